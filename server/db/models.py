@@ -1,0 +1,164 @@
+"""The relational schema: tenants, keys, lessons and their versions, learners, sessions, turns.
+
+Every table is declared here once; ``server/migrations`` must describe the same
+schema (a test compares the two on SQLite and PostgreSQL). JSON columns use
+plain ``sqlalchemy.JSON`` rather than JSONB so an author's document keeps its key
+order on PostgreSQL. JSON values are not change-tracked: assign a new object
+instead of mutating one in place.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, CheckConstraint, Index, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+from server.db.types import UTCDateTime, new_id, utcnow
+
+# Deterministic constraint names: SQLite batch migrations can only drop named ones.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+SQLModel.metadata.naming_convention = NAMING_CONVENTION
+
+SESSION_STATUSES = ("active", "completed", "failed", "ended")
+
+_ON_UPDATE = {"onupdate": utcnow}
+
+
+class Tenant(SQLModel, table=True):
+    """An organisation using the API; everything private belongs to one."""
+
+    __tablename__ = "tenants"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    name: str = Field(unique=True)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class ApiKey(SQLModel, table=True):
+    """A tenant's API key. Only the SHA-256 of the key is stored; ``prefix`` is for display."""
+
+    __tablename__ = "api_keys"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", ondelete="CASCADE", index=True)
+    prefix: str = Field(max_length=8)
+    key_hash: str = Field(unique=True, index=True)
+    name: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    revoked_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Lesson(SQLModel, table=True):
+    """A lesson's identity, its editor draft and which version is live.
+
+    ``tenant_id`` None marks a built-in lesson. ``draft`` is the editor's autosave
+    and may be invalid; only ``LessonVersion`` rows are ever played.
+    """
+
+    __tablename__ = "lessons"
+
+    id: str = Field(primary_key=True)
+    tenant_id: str | None = Field(
+        default=None, foreign_key="tenants.id", ondelete="CASCADE", index=True
+    )
+    public: bool = False
+    title: str
+    draft: dict[str, Any] | None = Field(default=None, sa_type=JSON)
+    draft_updated_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    latest_version: int = 0
+    published_version: int | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs=_ON_UPDATE
+    )
+
+
+class LessonVersion(SQLModel, table=True):
+    """One immutable, validated snapshot of a lesson; sessions pin to one."""
+
+    __tablename__ = "lesson_versions"
+
+    lesson_id: str = Field(foreign_key="lessons.id", ondelete="CASCADE", primary_key=True)
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    document: dict[str, Any] = Field(sa_type=JSON)
+    content_hash: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Learner(SQLModel, table=True):
+    """A person practising, known to a tenant by the tenant's own ``external_id``."""
+
+    __tablename__ = "learners"
+    __table_args__ = (
+        UniqueConstraint("tenant_id", "external_id"),
+        # NULLs are distinct in a UNIQUE constraint, so learners without a
+        # tenant need their own partial index to stay unique.
+        Index(
+            "uq_learners_public_external_id",
+            "external_id",
+            unique=True,
+            sqlite_where=text("tenant_id IS NULL"),
+            postgresql_where=text("tenant_id IS NULL"),
+        ),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str | None = Field(default=None, foreign_key="tenants.id", ondelete="CASCADE")
+    external_id: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class PlaySession(SQLModel, table=True):
+    """One learner playing one lesson version; the durable copy of the live state."""
+
+    __tablename__ = "sessions"
+    __table_args__ = (
+        CheckConstraint("status IN ('active', 'completed', 'failed', 'ended')", name="status"),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str | None = Field(default=None, index=True)
+    lesson_id: str
+    lesson_version: int
+    learner_id: str | None = Field(default=None, index=True)
+    token_hash: str
+    state: str
+    attempts: int = 0
+    turn_count: int = 0
+    status: str = "active"
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs=_ON_UPDATE
+    )
+    ended_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class Turn(SQLModel, table=True):
+    """One evaluated learner turn; ``(session_id, index)`` orders and dedupes them."""
+
+    __tablename__ = "turns"
+    # The unique index leads with session_id, so it also serves lookups by session.
+    __table_args__ = (UniqueConstraint("session_id", "index"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    session_id: str = Field(foreign_key="sessions.id", ondelete="CASCADE")
+    index: int
+    text: str
+    outcome: str
+    expectation_id: str | None = None
+    intent: str
+    score: float
+    state_before: str
+    state_after: str
+    bot_lines: list[str] = Field(default_factory=list, sa_type=JSON)
+    entities: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    status: str = Field(default="active", sa_column_kwargs={"server_default": "active"})
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
