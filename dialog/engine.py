@@ -1,0 +1,185 @@
+"""The dialog engine: evaluate one learner turn and move the conversation on.
+
+The engine is stateless between calls: everything about a live session is in a
+small ``SessionState`` the server stores (memory, Redis, the database), and the
+lesson graph is a shared ``CompiledLesson``. ``turn`` returns a new state
+object rather than mutating its argument, so a failed store write never leaves
+a half-updated session behind.
+
+Miss policy (the learner said something that matches no expectation well
+enough): 1st miss the hint, 2nd the rephrase, at ``max_attempts`` the state's
+fallback (its line, then the fallback state's line). Without a fallback the bot
+keeps repeating the rephrase, so the learner is never stuck without a way on.
+Line variants are chosen by hashing (session, turn, state), so a replay of the
+same session says the same words.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import asdict, dataclass, fields, replace
+from typing import Any
+
+from dialog.errors import EmptyUtterance, SessionFinished, StaleSession
+from dialog.lesson import State
+from dialog.machine import CompiledLesson
+from dialog.matching.base import DEFAULT_THRESHOLD, MISSING_ENTITY_CAP, Matcher
+
+__all__ = ["DialogEngine", "SessionState", "TurnResult", "choose_line"]
+
+ACTIVE, COMPLETED, FAILED, ENDED = "active", "completed", "failed", "ended"
+
+
+@dataclass
+class SessionState:
+    """Everything the engine needs to continue a session; small and JSON-friendly."""
+
+    session_id: str
+    lesson_id: str
+    version: int
+    state: str
+    attempts: int = 0
+    turn: int = 0
+    status: str = ACTIVE  # active | completed (goal) | failed (failure state) | ended (learner)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> SessionState:
+        """Build from ``to_dict`` output; unknown keys (added by the server) are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in data.items() if k in names})
+
+
+@dataclass
+class TurnResult:
+    """What happened on one turn; the server records it and sends ``bot_lines``."""
+
+    outcome: str  # advanced | hint | rephrase | fallback | repeat
+    expectation_id: str | None
+    intent: str
+    score: float
+    entities: dict[str, list[str]]
+    state_before: str
+    state_after: str
+    bot_lines: list[str]
+    status: str
+    attempts: int = 0  # misses so far in state_after (0 after a transition)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def choose_line(variants: list[str], session_id: str, turn: int, state_id: str) -> str:
+    """A deterministic pick among non-empty variants, stable across processes and replays."""
+    options = [v for v in variants if v.strip()]
+    if not options:
+        return ""
+    if len(options) == 1:
+        return options[0]
+    digest = hashlib.blake2b(f"{session_id}|{turn}|{state_id}".encode(), digest_size=8).digest()
+    return options[int.from_bytes(digest, "big") % len(options)]
+
+
+def _status_of(state: State) -> str:
+    return {"goal": COMPLETED, "failure": FAILED}.get(state.kind, ACTIVE)
+
+
+class DialogEngine:
+    """Evaluates turns with a ``Matcher`` and a score threshold."""
+
+    def __init__(self, matcher: Matcher, threshold: float = DEFAULT_THRESHOLD) -> None:
+        if not MISSING_ENTITY_CAP < threshold <= 1.0:
+            raise ValueError(f"threshold must be in ({MISSING_ENTITY_CAP}, 1], got {threshold}")
+        self.matcher = matcher
+        self.threshold = threshold
+
+    def start(self, compiled: CompiledLesson, session_id: str) -> tuple[SessionState, list[str]]:
+        """A new session at the lesson's initial state, and the bot's opening lines."""
+        initial = compiled.state(compiled.lesson.initial)
+        state = SessionState(
+            session_id=session_id,
+            lesson_id=compiled.lesson.id,
+            version=compiled.version,
+            state=initial.id,
+            status=_status_of(initial),
+        )
+        return state, [choose_line(initial.lines, session_id, 0, initial.id)]
+
+    def end(self, state: SessionState) -> SessionState:
+        """The learner stopped: the session is closed without reaching an outcome."""
+        if state.status != ACTIVE:
+            raise SessionFinished(state.session_id)
+        return replace(state, status=ENDED)
+
+    async def turn(
+        self, compiled: CompiledLesson, state: SessionState, text: str
+    ) -> tuple[SessionState, TurnResult]:
+        """Evaluate one utterance; returns the next session state and what happened."""
+        if state.status != ACTIVE:
+            raise SessionFinished(state.session_id)
+        if state.lesson_id != compiled.lesson.id or state.state not in compiled.states:
+            raise StaleSession(
+                f"session {state.session_id} is at {state.lesson_id}/{state.state}, "
+                f"which is not part of lesson {compiled.lesson.id} version {compiled.version}"
+            )
+        if not text or not text.strip():
+            raise EmptyUtterance()
+
+        turn_no = state.turn + 1
+        current = compiled.state(state.state)
+        matches = await self.matcher.match(text, compiled, current.id)
+        best = matches[0] if matches else None
+        entities = best.entities if best else {}
+        score = best.score if best else 0.0
+
+        if best is not None and best.score >= self.threshold:
+            exp = compiled.expectations[best.expectation_id]
+            target = compiled.state(compiled.fire(current.id, exp.id))
+            lines = [exp.reply] if exp.reply.strip() else []
+            lines.append(choose_line(target.lines, state.session_id, turn_no, target.id))
+            return self._moved(state, turn_no, target, TurnResult(
+                "advanced", exp.id, exp.intent, score, entities, current.id, target.id, lines,
+                _status_of(target),
+            ))
+
+        attempts = state.attempts + 1
+        if attempts >= current.max_attempts and current.fallback is not None:
+            target = compiled.state(compiled.fire(current.id, None))
+            lines = [current.fallback_line] if current.fallback_line.strip() else []
+            lines.append(choose_line(target.lines, state.session_id, turn_no, target.id))
+            return self._moved(state, turn_no, target, TurnResult(
+                "fallback", None, "", score, entities, current.id, target.id, lines,
+                _status_of(target),
+            ))
+
+        outcome, line = self._miss_line(current, attempts, state.session_id, turn_no)
+        attempts = min(attempts, current.max_attempts)
+        new_state = replace(state, attempts=attempts, turn=turn_no)
+        return new_state, TurnResult(
+            outcome, None, "", score, entities, current.id, current.id, [line], ACTIVE, attempts
+        )
+
+    @staticmethod
+    def _moved(
+        state: SessionState, turn_no: int, target: State, result: TurnResult
+    ) -> tuple[SessionState, TurnResult]:
+        new_state = replace(
+            state, state=target.id, attempts=0, turn=turn_no, status=_status_of(target)
+        )
+        return new_state, result
+
+    @staticmethod
+    def _miss_line(current: State, attempts: int, session_id: str, turn_no: int) -> tuple[str, str]:
+        """(outcome, line) for a miss that does not leave the state."""
+        rephrase = choose_line(current.rephrase, session_id, turn_no, current.id)
+        if attempts >= current.max_attempts:  # no fallback: keep the learner going
+            return "repeat", rephrase or choose_line(current.lines, session_id, turn_no, current.id)
+        if attempts == 1 and current.hint.strip():
+            return "hint", current.hint
+        if rephrase:
+            return "rephrase", rephrase
+        if current.hint.strip():
+            return "hint", current.hint
+        return "repeat", choose_line(current.lines, session_id, turn_no, current.id)
