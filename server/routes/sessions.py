@@ -1,0 +1,54 @@
+"""Play sessions over HTTP (the WebSocket in ``server.ws`` runs the same service)."""
+
+from __future__ import annotations
+
+from server.api import Call
+from server.play import check_text
+from server.routes._api import api
+from server.schemas import SessionCreate, SessionDetail, SessionOut, TranscriptOut, TurnIn, TurnOut
+
+_TOKEN = {"token": "the session token (or send X-Session-Token, or a tenant key)"}
+
+
+async def _session(call: Call):
+    token = call.request.headers.get("x-session-token") or call.request.query_params.get("token")
+    return await call.services.play.authorize(call.principal, call.params["session_id"], token)
+
+
+@api.route("POST", "/v1/sessions", summary="Start a session on a lesson (public lessons need "
+           "no key)", tag="sessions", auth="optional", body=SessionCreate, response=SessionOut,
+           status=201, errors=(404, 409))
+async def create_session(call: Call) -> SessionOut:
+    return await call.services.play.create(call.principal, call.body)
+
+
+@api.route("GET", "/v1/sessions/{session_id}", summary="State, transcript and progress",
+           tag="sessions", auth="optional", response=SessionDetail, errors=(404,), query=_TOKEN)
+async def get_session(call: Call) -> SessionDetail:
+    row = await _session(call)
+    return await call.services.play.detail(row.id)
+
+
+@api.route("POST", "/v1/sessions/{session_id}/turns", summary="A learner's text turn",
+           tag="sessions", auth="optional", body=TurnIn, response=TurnOut,
+           errors=(404, 409, 429), query=_TOKEN)
+async def post_turn(call: Call) -> TurnOut:
+    row = await _session(call)
+    return await call.services.play.turn(row, check_text(call.body.text), "http")
+
+
+@api.route("POST", "/v1/sessions/{session_id}/end", summary="End a session", tag="sessions",
+           auth="optional", response=SessionDetail, errors=(404,), query=_TOKEN)
+async def end_session(call: Call) -> SessionDetail:
+    row = await _session(call)
+    return await call.services.play.end(row)
+
+
+@api.route("GET", "/v1/sessions/{session_id}/transcript", summary="Export the transcript "
+           "(the input of `parley replay`)", tag="sessions", auth="optional",
+           response=TranscriptOut, errors=(404,), query=_TOKEN)
+async def export_transcript(call: Call) -> TranscriptOut:
+    row = await _session(call)
+    detail = await call.services.play.detail(row.id)
+    return TranscriptOut(session_id=detail.id, lesson_id=detail.lesson_id,
+                         version=detail.version, status=detail.status, turns=detail.transcript)

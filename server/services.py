@@ -1,0 +1,82 @@
+"""Everything the routes need, built once in the lifespan and torn down with it."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from dialog.engine import DialogEngine
+from dialog.machine import LessonCache
+from dialog.matching.hybrid import HybridMatcher
+from server.auth import KeyResolver
+from server.db.engine import create_engine, session_factory
+from server.db.migrate import upgrade_async
+from server.lessons import LessonService
+from server.observability import Metrics
+from server.play import PlayService
+from server.settings import Settings
+from server.store import create_store
+from server.store.base import SessionStore
+from server.tenants import TenantService
+from serving.base import ModelClient
+
+log = logging.getLogger("parley.services")
+
+
+@dataclass
+class Services:
+    settings: Settings
+    metrics: Metrics
+    engine: AsyncEngine
+    db: async_sessionmaker[AsyncSession]
+    store: SessionStore
+    models: ModelClient
+    tenants: TenantService
+    keys: KeyResolver
+    lessons: LessonService
+    play: PlayService
+    owns_models: bool = True
+
+    async def close(self) -> None:
+        if self.owns_models:
+            await self.models.close()
+        await self.store.close()
+        await self.engine.dispose()
+
+
+def create_models(settings: Settings) -> ModelClient:
+    if settings.serving == "ray":
+        raise NotImplementedError("the ray backend arrives with the serving issue")
+    from serving.local import LocalModels
+
+    return LocalModels()
+
+
+async def build_services(settings: Settings, models: ModelClient | None = None,
+                         metrics: Metrics | None = None) -> Services:
+    if settings.migrate_on_start:
+        await upgrade_async(settings.database_url)
+    engine = create_engine(settings.database_url)
+    db = session_factory(engine)
+    store = create_store(settings.redis_url, settings.redis_prefix)
+    owns_models = models is None
+    models = models or create_models(settings)
+    if owns_models:
+        await models.start()
+    metrics = metrics or Metrics()
+    tenants = TenantService(db)
+    lessons = LessonService(db, LessonCache())
+    matcher = HybridMatcher(models)
+    dialog = (DialogEngine(matcher, settings.match_threshold) if settings.match_threshold
+              else DialogEngine(matcher))
+    play = PlayService(db, store, lessons, dialog, settings, metrics)
+    services = Services(settings, metrics, engine, db, store, models, tenants,
+                        KeyResolver(settings.admin_key, tenants.lookup), lessons, play,
+                        owns_models)
+    if settings.seed_builtin:
+        changed = await lessons.seed_builtin()
+        if changed:
+            log.info("seeded built-in lessons", extra={"lessons": changed})
+    return services

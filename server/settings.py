@@ -1,0 +1,36 @@
+"""Typed settings read once from the environment (the README's configuration table)."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Every knob the server has; nothing else reads os.environ."""
+
+    model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///./parley.db",
+        validation_alias="DATABASE_URL",
+        description="SQLAlchemy URL; sqlite:// or postgresql:// are rewritten to async drivers",
+    )
+    redis_url: str | None = Field(
+        None, validation_alias="REDIS_URL", description="Redis for shared session state"
+    )
+    redis_prefix: str = Field("parley:", description="namespace of every Redis key")
+    admin_key: str | None = Field(None, description="key that may create tenants and API keys")
+    host: str = "127.0.0.1"
+    port: int = 8000
+    serving: Literal["local", "ray"] = "local"
+    log_level: str = "INFO"
+    match_threshold: float | None = Field(None, description="override the dialog match threshold")
+    max_message_bytes: int = Field(16 * 1024, description="largest JSON WebSocket message")
+    max_body_bytes: int = Field(1024 * 1024, description="largest HTTP request body")
+    session_ttl_s: int = Field(24 * 3600, description="how long an idle live session is kept")
+    turn_rate_per_min: int = Field(120, description="text turns one session may send per minute")
+    seed_builtin: bool = Field(True, description="seed the built-in lessons at start-up")
+    migrate_on_start: bool = Field(True, description="run Alembic upgrade at start-up")

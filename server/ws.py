@@ -1,0 +1,108 @@
+"""The play WebSocket: JSON control and text turns now, binary audio frames later.
+
+Every message type is listed in the README's protocol section. A bad message
+gets an ``error`` message and the socket stays open; only a failed
+authorisation closes it (with 4000 + the HTTP status, e.g. 4404).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from server.auth import authenticate
+from server.errors import ApiError, problem
+from server.play import check_text
+
+log = logging.getLogger("parley.ws")
+ROUTE = "/v1/sessions/{session_id}/stream"
+
+
+async def stream(ws: WebSocket) -> None:
+    ws.scope["parley.route"] = ROUTE
+    services = ws.app.state.services
+    session_id = ws.path_params["session_id"]
+    await ws.accept()
+    try:
+        principal = await authenticate(ws, "optional")
+        token = ws.query_params.get("token") or ws.headers.get("x-session-token")
+        row = await services.play.authorize(principal, session_id, token)
+    except Exception as exc:
+        status, body = problem(exc)
+        await ws.send_json({"type": "error", **body})
+        await ws.close(code=4000 + status)
+        return
+    services.metrics.websockets.inc()
+    try:
+        await _send_session(ws, services, row.id, "session")
+        while True:
+            message = await ws.receive()
+            if message["type"] == "websocket.disconnect":
+                return
+            reply = await _handle(ws, services, row, message)
+            if reply == "close":
+                await ws.close(code=1000)
+                return
+    except WebSocketDisconnect:
+        return
+    finally:
+        services.metrics.websockets.dec()
+
+
+async def _handle(ws: WebSocket, services: Any, row: Any, message: dict[str, Any]) -> str | None:
+    msg_id = None
+    try:
+        if message.get("bytes") is not None:
+            raise ApiError("audio frames are not enabled on this server yet",
+                           code="audio_not_enabled")
+        data = _parse(message.get("text") or "", services.settings.max_message_bytes)
+        msg_id = data.get("id")
+        kind = data.get("type")
+        if kind == "text":
+            text = data.get("text")
+            if not isinstance(text, str):
+                raise ApiError("a text message needs a string 'text'", code="invalid_message")
+            turn = await services.play.turn(row, check_text(text[:2000]), "websocket")
+            await ws.send_json({"type": "turn", "id": msg_id, "turn": turn.model_dump(mode="json")})
+        elif kind == "ping":
+            await ws.send_json({"type": "pong", "id": msg_id})
+        elif kind == "state":
+            await _send_session(ws, services, row.id, "session", msg_id)
+        elif kind == "end":
+            await services.play.end(row)
+            await _send_session(ws, services, row.id, "ended", msg_id)
+            return "close"
+        else:
+            raise ApiError(f"unknown message type {kind!r}; expected text, ping, state or end",
+                           code="unknown_type")
+    except WebSocketDisconnect:
+        raise
+    except Exception as exc:  # answered in the one error shape; unknown ones are logged 500s
+        await _send_error(ws, exc, msg_id)
+    return None
+
+
+def _parse(text: str, limit: int) -> dict[str, Any]:
+    if len(text.encode()) > limit:
+        raise ApiError(f"message over {limit} bytes", status=413, code="message_too_large")
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ApiError(f"malformed JSON: {exc}", code="malformed_json") from exc
+    if not isinstance(data, dict) or not isinstance(data.get("type"), str):
+        raise ApiError("a message is a JSON object with a string 'type'", code="invalid_message")
+    return data
+
+
+async def _send_session(ws: WebSocket, services: Any, session_id: str, kind: str,
+                        msg_id: Any = None) -> None:
+    detail = await services.play.detail(session_id)
+    await ws.send_json({"type": kind, "id": msg_id, "session": detail.model_dump(mode="json")})
+
+
+async def _send_error(ws: WebSocket, exc: BaseException, msg_id: Any) -> None:
+    status, body = problem(exc)
+    await ws.send_json({"type": "error", "id": msg_id, "status": status, **body})

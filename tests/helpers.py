@@ -1,0 +1,30 @@
+"""Helpers the suites share (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+ADMIN_KEY = "admin-test-key-0123456789"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+RECORDED = ROOT / "tests" / "dialog" / "data" / "immigration_recorded.json"
+
+
+def new_tenant(client, name: str) -> dict:
+    resp = client.post("/v1/admin/tenants", json={"name": name},
+                       headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    assert resp.status_code == 201, resp.text
+    body = resp.json()
+    return {"id": body["id"], "key": body["key"]["key"],
+            "headers": {"Authorization": f"Bearer {body['key']['key']}"}}
+
+
+def assert_error(resp, status: int, code: str | None = None) -> dict:
+    """The one error shape, with the expected status (and code)."""
+    assert resp.status_code == status, resp.text
+    body = resp.json()
+    assert set(body) == {"error"} and set(body["error"]) == {"code", "message"}, body
+    assert body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    return body["error"]
