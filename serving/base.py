@@ -1,0 +1,175 @@
+"""The one client the server uses to reach models, whatever runs them.
+
+Both backends (``local``: threads in this process; ``ray``: Ray Serve deployments)
+implement :class:`ModelClient` and raise the same :class:`ServingError` subclasses,
+so the server maps errors once. Every error passes exactly its constructor
+arguments to ``Exception.__init__``: that is what lets it cross a Ray boundary by
+pickling and arrive as the same type with the same fields.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
+
+import numpy as np
+
+__all__ = [
+    "BadInput",
+    "ModelClient",
+    "ModelError",
+    "ModelNotFound",
+    "ModelTimeout",
+    "ModelUnavailable",
+    "Observer",
+    "ServingError",
+    "TopK",
+]
+
+T = TypeVar("T")
+
+#: ``observe(model, status, seconds)``: called once per client call; status is "ok"
+#: or the error's ``code`` ("model_timeout", "model_not_found", ...).
+Observer = Callable[[str, str, float], None]
+
+#: Per input: ``[(label, probability), ...]``, best first.
+TopK = list[list[tuple[str, float]]]
+
+
+class ServingError(Exception):
+    """Root of serving errors; carries the HTTP status and code the server maps it to.
+
+    ``args[0]`` (and ``str()``) is the human message, as for the server's own errors;
+    ``__reduce__`` rebuilds the error from its constructor arguments, so it crosses
+    a Ray boundary by pickling and arrives as the same type with the same fields.
+    """
+
+    status: int = 503
+    code: str = "serving_error"
+
+    def __init__(self, model: str, detail: str = "") -> None:
+        self._init((model, detail), model, detail)
+
+    def _init(self, init_args: tuple, model: str, detail: str, message: str = "") -> None:
+        self._init_args, self.model, self.detail = init_args, model, detail
+        super().__init__(message or (f"{model}: {detail}" if detail else model))
+
+    def __reduce__(self) -> tuple:
+        return (type(self), self._init_args, self.__dict__)
+
+
+class ModelUnavailable(ServingError):
+    """The model family cannot answer now (not loaded, replica died twice, Ray down)."""
+
+    status = 503
+    code = "model_unavailable"
+
+    def __init__(self, model: str, reason: str = "") -> None:
+        self.reason = reason
+        self._init((model, reason), model, reason,
+                   f"model {model!r} is unavailable" + (f": {reason}" if reason else ""))
+
+
+class ModelTimeout(ServingError):
+    """The call ran past its family's deadline and was cancelled."""
+
+    status = 504
+    code = "model_timeout"
+
+    def __init__(self, model: str, timeout_s: float) -> None:
+        self.timeout_s = float(timeout_s)
+        detail = f"no answer within {self.timeout_s:g} s"
+        self._init((model, timeout_s), model, detail, f"model {model!r} timed out: {detail}")
+
+
+class ModelError(ServingError):
+    """The model code failed in a way no other error describes (a bug: status 500)."""
+
+    status = 500
+    code = "model_error"
+
+    def __init__(self, model: str, detail: str) -> None:
+        self._init((model, detail), model, detail)
+
+
+class ModelNotFound(ServingError):
+    """No artefact for this model id (tenant/classifier/version)."""
+
+    status = 404
+    code = "model_not_found"
+
+    def __init__(self, model: str, model_id: str) -> None:
+        self.model_id = model_id
+        self._init((model, model_id), model, f"no model {model_id!r}")
+
+
+class BadInput(ServingError):
+    """The request itself is wrong (undecodable image, bad model id, wrong types)."""
+
+    status = 400
+    code = "bad_input"
+
+    def __init__(self, model: str, detail: str, code: str = "bad_input") -> None:
+        self.code = code
+        self._init((model, detail, code), model, detail)
+
+
+class ModelClient(ABC):
+    """Async model calls. Backends: ``local`` (threads in this process) and ``ray``."""
+
+    backend: str
+
+    def __init__(self, observe: Observer | None = None) -> None:
+        self._observe = observe
+
+    @abstractmethod
+    async def embed(self, texts: list[str]) -> np.ndarray:
+        """L2-normalised sentence embeddings, one float32 row per text."""
+
+    @abstractmethod
+    async def classify_text(self, model_id: str, texts: list[str], top_k: int = 3) -> TopK:
+        """A tenant's text classifier: ``top_k`` (label, probability) pairs per text."""
+
+    @abstractmethod
+    async def classify_image(self, images: list[bytes], model_id: str | None = None,
+                             top_k: int = 3) -> TopK:
+        """Encoded images (JPEG/PNG/...): ImageNet-1k labels, or a tenant's head."""
+
+    @abstractmethod
+    async def health(self) -> dict[str, str]:
+        """Each model family's status ("ok" or why not)."""
+
+    async def stats(self) -> dict[str, dict]:
+        """Per family counters (batch sizes, loaded models) for tests and debugging."""
+        return {}
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Load or connect; called once from the server's lifespan."""
+
+    async def close(self) -> None:  # noqa: B027 - optional hook
+        """Release threads, handles or connections."""
+
+    async def _observed(self, model: str, call: Callable[[], Awaitable[T]]) -> T:
+        """Run one call and report its latency and outcome to the observer."""
+        start = time.perf_counter()
+        status = "ok"
+        try:
+            return await call()
+        except ServingError as exc:
+            status = exc.code
+            raise
+        except asyncio.CancelledError:
+            status = "cancelled"
+            raise
+        except BaseException:
+            status = "error"
+            raise
+        finally:
+            if self._observe is not None:
+                # a broken metric must never fail a model call
+                with contextlib.suppress(Exception):
+                    self._observe(model, status, time.perf_counter() - start)

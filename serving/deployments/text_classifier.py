@@ -1,0 +1,43 @@
+"""The ``text_classifier`` deployment: tenant heads over MiniLM, ``@serve.multiplexed``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ray import serve
+
+from nlu.heads import ClassifierHead
+from serving.base import BadInput, TopK
+from serving.deployments._replica import Multiplexer, ReplicaBase
+from serving.families.text_classifier import TextClassifierModel
+from serving.validation import check_texts, check_top_k
+
+__all__ = ["TextClassifierDeployment"]
+
+
+@serve.deployment(name="text_classifier")
+class TextClassifierDeployment(ReplicaBase):
+    """Call through ``handle.options(multiplexed_model_id="tenant/clf/v1").classify``."""
+
+    family = "text_classifier"
+
+    def __init__(self, settings: dict[str, Any], artefact_root: str) -> None:
+        super().__init__(settings)
+        self._model = TextClassifierModel(artefact_root, device=self.device,
+                                          threads=self.settings.threads).load()
+        self._heads: Multiplexer[ClassifierHead] = Multiplexer(
+            self._load_head, self.settings.max_models_per_replica)
+
+    async def _load_head(self, model_id: str) -> ClassifierHead:
+        return await self._run(self._model.load_head, model_id)
+
+    async def classify(self, texts: list[str], top_k: int = 3) -> TopK:
+        model_id = serve.get_multiplexed_model_id()
+        if not model_id:
+            raise BadInput(self.family, "no model id given", "bad_model_id")
+        texts, k = check_texts(self.family, texts), check_top_k(self.family, top_k)
+        head = await self._heads.get(model_id)
+        return await self._run(self._model.classify, head, texts, k)
+
+    async def stats(self) -> dict[str, Any]:
+        return {**self._identity(), **self._heads.stats()}

@@ -1,0 +1,152 @@
+"""The same cases against both backends: same inputs, same outputs, same errors.
+
+Each test takes the ``backend`` fixture, parametrised over "local" (threads in
+this process) and "ray" (a real local Ray Serve cluster, marked ``ray``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from serving.base import BadInput, ModelNotFound, ModelTimeout
+from tests.serving.conftest import IMAGE_MODEL, LRU_MODELS, TEXT_MODEL, test_overrides
+
+
+async def test_embed_rows_are_normalised_float32(backend):
+    texts = ["Where is the gate?", "I would like a coffee, please.", ""]
+    vectors = await backend.embed(texts)
+    assert vectors.shape == (3, 384) and vectors.dtype == np.float32
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-4)
+    empty = await backend.embed([])
+    assert empty.shape == (0, 384)
+
+
+async def test_classify_text_generalises_to_held_out_utterances(backend, hwu_split):
+    texts, labels = zip(*hwu_split["test"], strict=True)
+    results = await backend.classify_text(TEXT_MODEL, list(texts), top_k=3)
+    assert len(results) == len(texts)
+    accuracy = np.mean([r[0][0] == y for r, y in zip(results, labels, strict=True)])
+    assert accuracy >= 0.8, f"held-out accuracy {accuracy:.2f} on {len(texts)} utterances"
+
+
+async def test_classify_text_top_k_is_sorted_probabilities(backend):
+    results = await backend.classify_text(TEXT_MODEL, ["set an alarm for six"], top_k=2)
+    (row,) = results
+    assert len(row) == 2 and all(isinstance(label, str) for label, _ in row)
+    assert row[0][1] >= row[1][1] and 0.0 <= sum(p for _, p in row) <= 1.0 + 1e-6
+    assert row[0][0] == "alarm_set"
+
+
+async def test_unknown_model_is_not_found(backend):
+    with pytest.raises(ModelNotFound) as info:
+        await backend.classify_text("nobody/intents/v9", ["hello"])
+    assert info.value.status == 404 and info.value.code == "model_not_found"
+    assert info.value.model_id == "nobody/intents/v9"
+    with pytest.raises(ModelNotFound):
+        await backend.classify_image([b"\x89PNG"], model_id="nobody/clothes/v1")
+
+
+@pytest.mark.parametrize("model_id", ["../etc/passwd", "/abs/path", "a/../../b", "x y", ""])
+async def test_unsafe_model_id_is_bad_input(backend, model_id):
+    with pytest.raises(BadInput) as info:
+        await backend.classify_text(model_id, ["hello"])
+    assert info.value.status == 400 and info.value.code == "bad_model_id"
+
+
+async def test_bad_image_bytes_are_bad_input(backend, photos):
+    good = photos["validation"][0][0]
+    for bad in (b"not an image at all", good[: len(good) // 50], b""):
+        with pytest.raises(BadInput) as info:
+            await backend.classify_image([good, bad])
+        assert info.value.status == 400 and info.value.code == "bad_image"
+        assert "images[1]" in info.value.detail
+
+
+async def test_bad_arguments_are_bad_input(backend):
+    with pytest.raises(BadInput):
+        await backend.embed("a string, not a list")  # type: ignore[arg-type]
+    with pytest.raises(BadInput):
+        await backend.classify_text(TEXT_MODEL, ["hi"], top_k=0)
+
+
+async def test_classify_image_returns_imagenet_top_k(backend, photos):
+    images = [data for data, _ in photos["validation"][::4]]
+    results = await backend.classify_image(images, top_k=3)
+    assert len(results) == len(images)
+    for row in results:
+        assert len(row) == 3 and [p for _, p in row] == sorted((p for _, p in row), reverse=True)
+        assert 0.0 < sum(p for _, p in row) <= 1.0 + 1e-6
+        assert all(isinstance(label, str) and label for label, _ in row)
+
+
+async def test_image_tenant_head_classifies_clothes(backend, photos):
+    images, labels = zip(*photos["validation"], strict=True)
+    results = await backend.classify_image(list(images), model_id=IMAGE_MODEL, top_k=2)
+    accuracy = np.mean([r[0][0] == y for r, y in zip(results, labels, strict=True)])
+    assert accuracy >= 0.75, f"accuracy {accuracy:.2f} on {len(labels)} photos"
+
+
+async def test_concurrent_calls_are_batched(backend):
+    await asyncio.gather(*(backend.embed([f"sentence number {i}"]) for i in range(16)))
+    sizes = (await backend.stats())["embeddings"]["batch_sizes"]
+    assert max(sizes) > 1, f"no batch formed: {sizes[-16:]}"
+
+
+async def test_tenant_models_are_lru_evicted_and_reloaded(backend):
+    """max_models_per_replica is 2 in the test config; three tenants take turns."""
+    before = (await backend.stats())["text_classifier"]["loads"]
+    for model_id in LRU_MODELS:
+        await backend.classify_text(model_id, ["play some jazz"])
+    stats = (await backend.stats())["text_classifier"]
+    assert stats["loaded"][-2:] == LRU_MODELS[1:] and LRU_MODELS[0] not in stats["loaded"]
+    await backend.classify_text(LRU_MODELS[0], ["play some jazz"])
+    stats = (await backend.stats())["text_classifier"]
+    assert stats["loaded"][-1] == LRU_MODELS[0] and len(stats["loaded"]) <= 2
+    assert stats["loads"][LRU_MODELS[0]] - before.get(LRU_MODELS[0], 0) == 2
+
+
+async def test_observer_sees_every_call(backend, serving_config):
+    from serving import create_models
+
+    seen: list[tuple[str, str, float]] = []
+    saved = backend._observe
+    backend._observe = lambda model, status, seconds: seen.append((model, status, seconds))
+    try:
+        await backend.embed(["hello"])
+        with pytest.raises(ModelNotFound):
+            await backend.classify_text("nobody/x/v1", ["hi"])
+        with pytest.raises(BadInput):
+            await backend.classify_image([b"junk"])
+    finally:
+        backend._observe = saved
+    assert [(m, s) for m, s, _ in seen] == [("embeddings", "ok"),
+                                            ("text_classifier", "model_not_found"),
+                                            ("image_classifier", "bad_image")]
+    assert all(seconds > 0 for _, _, seconds in seen)
+    assert create_models(backend.backend, config=serving_config).backend == backend.backend
+
+
+async def test_health_reports_every_family(backend):
+    health = await backend.health()
+    assert health == {"embeddings": "ok", "text_classifier": "ok", "image_classifier": "ok"}
+
+
+async def test_deadline_raises_model_timeout(backend, artefact_root):
+    from serving import create_models
+    from serving.config import load_config
+
+    overrides = test_overrides(artefact_root)
+    overrides["families"]["embeddings"]["timeout_s"] = 0.001
+    hurried = create_models(backend.backend, config=load_config(overrides=overrides, environ={}))
+    if backend.backend == "ray":
+        await hurried.start()  # attaches to the running application
+    try:
+        with pytest.raises(ModelTimeout) as info:
+            await hurried.embed([f"a rather long sentence number {i}" for i in range(64)])
+        assert info.value.status == 504 and info.value.code == "model_timeout"
+    finally:
+        await hurried.close()
+    assert len(await backend.embed(["still fine"])) == 1  # the shared client is unaffected
