@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     replay = sub.add_parser("replay", help="replay a recorded transcript against a lesson")
     replay.add_argument("file", type=Path, help="a transcript exported by the API")
     replay.add_argument("--lesson", required=True, help="ID or ID@VERSION (default: published)")
+    replay.add_argument("--serving", choices=["local", "ray"], default="local",
+                        help="where the matcher's models run (default: in this process)")
 
     args = parser.parse_args(argv)
     settings = Settings()
@@ -39,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command == "seed":
         return asyncio.run(_seed(settings))
+    settings = settings.model_copy(update={"serving": args.serving})
     return asyncio.run(_replay(settings, args.file, args.lesson))
 
 

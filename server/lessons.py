@@ -10,11 +10,11 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from dialog.builtin import builtin_lessons
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import or_, select
 
+from dialog.builtin import builtin_lessons
 from dialog.lesson import Lesson
 from dialog.machine import CompiledLesson, LessonCache
 from dialog.validation import ensure_valid, validate_lesson

@@ -73,6 +73,10 @@ class Metrics:
             ["model", "status"], buckets=_LATENCY_BUCKETS, registry=self.registry,
         )
 
+    def observe_model_call(self, model: str, status: str, seconds: float) -> None:
+        """The serving client's observer: every model call, its outcome and latency."""
+        self.model_calls.labels(model, status).observe(seconds)
+
 
 class ObservabilityMiddleware:
     """Request id in and out, one access log line, per-route counters and latency.

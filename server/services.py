@@ -20,6 +20,7 @@ from server.settings import Settings
 from server.store import create_store
 from server.store.base import SessionStore
 from server.tenants import TenantService
+from serving import start_models
 from serving.base import ModelClient
 
 log = logging.getLogger("parley.services")
@@ -46,14 +47,6 @@ class Services:
         await self.engine.dispose()
 
 
-def create_models(settings: Settings) -> ModelClient:
-    if settings.serving == "ray":
-        raise NotImplementedError("the ray backend arrives with the serving issue")
-    from serving.local import LocalModels
-
-    return LocalModels()
-
-
 async def build_services(settings: Settings, models: ModelClient | None = None,
                          metrics: Metrics | None = None) -> Services:
     if settings.migrate_on_start:
@@ -61,11 +54,10 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
     engine = create_engine(settings.database_url)
     db = session_factory(engine)
     store = create_store(settings.redis_url, settings.redis_prefix)
-    owns_models = models is None
-    models = models or create_models(settings)
-    if owns_models:
-        await models.start()
     metrics = metrics or Metrics()
+    owns_models = models is None
+    if models is None:
+        models = await start_models(settings.serving, observe=metrics.observe_model_call)
     tenants = TenantService(db)
     lessons = LessonService(db, LessonCache())
     matcher = HybridMatcher(models)

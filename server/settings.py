@@ -9,7 +9,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    """Every knob the server has; nothing else reads os.environ."""
+    """Every knob of the web tier; the model tier reads its own file (serving/serving.yaml)."""
 
     model_config = SettingsConfigDict(env_prefix="PARLEY_", extra="ignore")
 
@@ -25,7 +25,8 @@ class Settings(BaseSettings):
     admin_key: str | None = Field(None, description="key that may create tenants and API keys")
     host: str = "127.0.0.1"
     port: int = 8000
-    serving: Literal["local", "ray"] = "local"
+    serving: Literal["local", "ray"] = Field(
+        "ray", description="model backend: Ray Serve (local cluster or RAY_ADDRESS) or in-process")
     log_level: str = "INFO"
     match_threshold: float | None = Field(None, description="override the dialog match threshold")
     max_message_bytes: int = Field(16 * 1024, description="largest JSON WebSocket message")

@@ -42,7 +42,7 @@ def make_settings(tmp_path: Path) -> Callable[..., object]:
 
     def make(**overrides: object) -> Settings:
         values = {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'parley.db'}",
-                  "admin_key": ADMIN_KEY, "redis_url": None}
+                  "admin_key": ADMIN_KEY, "redis_url": None, "serving": "local"}
         values.update(overrides)
         return Settings.model_validate(values)
 
