@@ -2,9 +2,9 @@
 
 A turn holds the session's lock (shared through Redis when configured), runs
 the dialog engine, and writes the turn and the new session state to the
-database in one transaction *before* the reply is returned, so no
-acknowledged turn is ever lost. The live state then goes to the session store,
-which is what the next turn reads.
+database *before* the reply is returned, so no acknowledged turn is ever lost
+(``server.journal`` lets concurrent turns share one transaction). The live
+state then goes to the session store, which is what the next turn reads.
 """
 
 from __future__ import annotations
@@ -13,15 +13,15 @@ import hmac
 import secrets
 import time
 import uuid
-from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from sqlmodel import select, update
+from sqlmodel import select
 
 from dialog.engine import DialogEngine, SessionState, TurnResult
 from server.auth import Principal, hash_secret
 from server.db.models import PlaySession, Turn
 from server.errors import ApiError, NotFound, RateLimited
+from server.journal import TurnJournal
 from server.lessons import LessonService
 from server.observability import Metrics
 from server.schemas import Progress, SessionCreate, SessionDetail, SessionOut, TurnOut
@@ -35,6 +35,8 @@ class PlayService:
                  metrics: Metrics) -> None:
         self.db, self.store, self.lessons, self.engine = db, store, lessons, engine
         self.settings, self.metrics = settings, metrics
+        sqlite = db.kw["bind"].dialect.name == "sqlite"
+        self.journal = TurnJournal(db, concurrent=1 if sqlite else 4)
 
     async def create(self, who: Principal, body: SessionCreate) -> SessionOut:
         version = await self.lessons.playable(who, body.lesson_id, body.version)
@@ -75,10 +77,7 @@ class PlayService:
             compiled = await self.lessons.compiled(state.lesson_id, state.version)
             new_state, result = await self.engine.turn(compiled, state, text)
             turn = _turn_row(row.id, new_state.turn, text, result)
-            async with self.db() as s:
-                s.add(turn)
-                await _save_state(s, new_state)
-                await s.commit()
+            await self.journal.record(new_state, turn)
             await self._remember(new_state, result.bot_lines)
         out = _turn_out(turn)
         self.metrics.turns.labels(transport, result.outcome).observe(
@@ -90,9 +89,7 @@ class PlayService:
             state = await self._live(row.id)
             if state.status == "active":
                 state.status = "ended"
-                async with self.db() as s:
-                    await _save_state(s, state, ended=True)
-                    await s.commit()
+                await self.journal.record(state, ended=True)
             await self.store.delete(row.id)
         return await self.detail(row.id)
 
@@ -151,15 +148,6 @@ class PlayService:
                               goal_reached=row.status == "completed"),
             created_at=row.created_at,
         )
-
-
-async def _save_state(s: AsyncSession, state: SessionState, ended: bool = False) -> None:
-    now = datetime.now(UTC)
-    values = {"state": state.state, "attempts": state.attempts, "turn_count": state.turn,
-              "status": state.status, "updated_at": now}
-    if ended or state.status != "active":
-        values["ended_at"] = now
-    await s.exec(update(PlaySession).where(PlaySession.id == state.session_id).values(values))
 
 
 def _turn_row(session_id: str, index: int, text: str, r: TurnResult) -> Turn:

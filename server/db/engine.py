@@ -58,6 +58,14 @@ def create_engine(url: str | URL, **kwargs: Any) -> AsyncEngine:
             # One shared connection, or every checkout would see a new empty database.
             kwargs.setdefault("poolclass", StaticPool)
             kwargs.setdefault("connect_args", {"check_same_thread": False})
+        else:
+            # SQLite has one writer at a time. Several pooled connections of one
+            # process only fight over its lock ("database is locked" under load);
+            # one connection queues the statements in order instead, and WAL
+            # keeps them fast. Other processes still wait on busy_timeout.
+            kwargs.setdefault("pool_size", 1)
+            kwargs.setdefault("max_overflow", 0)
+            kwargs.setdefault("pool_timeout", 60)
         engine = _create_async_engine(parsed, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         return engine
