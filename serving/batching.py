@@ -24,13 +24,21 @@ class MicroBatcher(Generic[T, R]):
 
     ``fn`` is either synchronous, run in ``executor`` (model work in-process), or a
     coroutine function when ``executor`` is None (one remote call for many callers).
+
+    At most ``max_inflight`` batches run at once (default: 1 with an executor,
+    whose single model thread would only queue a second one). Items that arrive
+    meanwhile wait and leave together as soon as a batch finishes, so under load
+    batches grow to ``max_batch`` instead of the model working through many
+    small ones, and a quiet server still answers after ``wait_s``.
     """
 
     def __init__(self, fn: Callable[[list[T]], Sequence[R]]
                  | Callable[[list[T]], Awaitable[Sequence[R]]],
-                 executor: Executor | None, max_batch: int = 32, wait_s: float = 0.002) -> None:
+                 executor: Executor | None, max_batch: int = 32, wait_s: float = 0.002,
+                 max_inflight: int | None = None) -> None:
         self._fn, self._executor = fn, executor
         self.max_batch, self._wait_s = max_batch, wait_s
+        self.max_inflight = max_inflight or (1 if executor is not None else 8)
         self._pending: list[tuple[T, asyncio.Future[R]]] = []
         self._flusher: asyncio.Task[None] | None = None
         self._running: set[asyncio.Task[None]] = set()
@@ -40,7 +48,9 @@ class MicroBatcher(Generic[T, R]):
     async def submit(self, item: T) -> R:
         fut: asyncio.Future[R] = asyncio.get_running_loop().create_future()
         self._pending.append((item, fut))
-        if len(self._pending) >= self.max_batch:
+        if len(self._running) >= self.max_inflight:
+            pass  # the batch that finishes next takes it along
+        elif len(self._pending) >= self.max_batch:
             self._flush_now()
         elif self._flusher is None:
             self._flusher = asyncio.create_task(self._flush_later())
@@ -52,15 +62,22 @@ class MicroBatcher(Generic[T, R]):
         self._flush_now()
 
     def _flush_now(self) -> None:
-        batch, self._pending = self._pending, []
-        batch = [(item, fut) for item, fut in batch if not fut.done()]  # drop cancelled callers
         if self._flusher is not None:
             self._flusher.cancel()
             self._flusher = None
-        if batch:
-            task = asyncio.create_task(self._run(batch))
-            self._running.add(task)  # the loop keeps only weak references to tasks
-            task.add_done_callback(self._running.discard)
+        while self._pending and len(self._running) < self.max_inflight:
+            batch = self._pending[:self.max_batch]
+            del self._pending[:self.max_batch]
+            batch = [(item, fut) for item, fut in batch if not fut.done()]  # cancelled callers
+            if batch:
+                task = asyncio.create_task(self._run(batch))
+                self._running.add(task)  # the loop keeps only weak references to tasks
+                task.add_done_callback(self._finished)
+
+    def _finished(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        if self._pending:
+            self._flush_now()
 
     async def _run(self, batch: list[tuple[T, asyncio.Future[R]]]) -> None:
         items = [item for item, _ in batch]
@@ -72,6 +89,10 @@ class MicroBatcher(Generic[T, R]):
             else:
                 loop = asyncio.get_running_loop()
                 results = await loop.run_in_executor(self._executor, self._fn, items)
+        except asyncio.CancelledError:  # shutting down: nobody waits forever
+            for _, fut in batch:
+                fut.cancel()
+            raise
         except Exception as exc:  # every waiter learns of the failure
             for _, fut in batch:
                 if not fut.done():

@@ -58,9 +58,9 @@ class LocalModels(ModelClient):
         emb, img = self.config.family(EMB), self.config.family(IMG)
         self._text_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-text")
         self._image_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-image")
-        self._embedder = EmbeddingModel(device=device)
+        self._embedder = EmbeddingModel(device=device, threads=emb.threads)
         self._classifier = TextClassifierModel(root, encoder=self._embedder.encoder)
-        self._images = ImageClassifierModel(root, device=device)
+        self._images = ImageClassifierModel(root, device=device, threads=img.threads)
         self._text_heads = ModelLRU(self._classifier.load_head,
                                     self.config.family(TXT).max_models_per_replica)
         self._image_heads = ModelLRU(self._images.load_head, img.max_models_per_replica)
