@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -30,6 +29,8 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
+
+from nlu.model_ids import HeadError, InvalidModelId, validate_model_id
 
 __all__ = [
     "FORMAT",
@@ -48,26 +49,6 @@ __all__ = [
 FORMAT = "parley-head"
 FORMAT_VERSION = 1
 _META, _WEIGHTS = "head.json", "weights.pt"
-_SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-_MAX_SEGMENTS = 4
-
-
-class HeadError(Exception):
-    """Root of head artefact errors."""
-
-
-class InvalidModelId(HeadError, ValueError):
-    """A model id that is not ``segment[/segment...]`` of safe characters."""
-
-    def __init__(self, model_id: str) -> None:
-        super().__init__(model_id)
-        self.model_id = model_id
-
-    def __str__(self) -> str:
-        return (f"invalid model id {self.model_id!r}: use 1-{_MAX_SEGMENTS} '/'-separated "
-                "segments of letters, digits, '_', '-', '.', each starting with a letter or digit")
-
-
 class HeadNotFound(HeadError, FileNotFoundError):
     """No complete artefact at the given place."""
 
@@ -77,18 +58,6 @@ class HeadNotFound(HeadError, FileNotFoundError):
 
     def __str__(self) -> str:
         return f"no classifier head at {self.where}"
-
-
-def validate_model_id(model_id: str) -> str:
-    """Return ``model_id`` if it is a safe relative artefact name, else raise InvalidModelId."""
-    if not isinstance(model_id, str):
-        raise InvalidModelId(repr(model_id))
-    parts = model_id.split("/")
-    if not 1 <= len(parts) <= _MAX_SEGMENTS or not all(_SEGMENT.match(p) for p in parts):
-        raise InvalidModelId(model_id)
-    if any(".." in p for p in parts):
-        raise InvalidModelId(model_id)
-    return model_id
 
 
 def artefact_dir(root: str | Path, model_id: str) -> Path:

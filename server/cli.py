@@ -58,7 +58,9 @@ def _serve(settings: Settings, args: argparse.Namespace) -> int:
           f"(serving: {settings.serving}, database: {settings.database_url})", flush=True)
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_config=None,
                 ws_max_size=1024 * 1024, ws_ping_interval=20, ws_ping_timeout=20,
-                timeout_graceful_shutdown=5)
+                # permessage-deflate keeps ~64 KB of zlib state per socket and saves
+                # little on short JSON and PCM audio; idle learners cost far less without.
+                ws_per_message_deflate=False, timeout_graceful_shutdown=5)
     return 0
 
 

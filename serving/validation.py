@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from nlu.heads import InvalidModelId, validate_model_id
+from nlu.model_ids import InvalidModelId, validate_model_id
 from serving.base import BadInput
 
 __all__ = ["check_images", "check_model_id", "check_texts", "check_top_k"]

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from collections import deque
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
 from ray import serve
 
-from nlu.heads import ClassifierHead
 from serving.base import TopK
 from serving.deployments._replica import Multiplexer, ReplicaBase
-from serving.families.image_classifier import ImageClassifierModel
 from serving.validation import check_top_k
+
+if TYPE_CHECKING:  # keeps torch out of the web process, which only builds the app
+    import torch
+
+    from nlu.heads import ClassifierHead
 
 __all__ = ["ImageClassifierDeployment"]
 
@@ -25,6 +27,8 @@ class ImageClassifierDeployment(ReplicaBase):
 
     def __init__(self, settings: dict[str, Any], artefact_root: str) -> None:
         super().__init__(settings)
+        from serving.families.image_classifier import ImageClassifierModel  # in the replica only
+
         self._model = ImageClassifierModel(artefact_root, device=self.device,
                                            threads=self.settings.threads).load()
         self._heads: Multiplexer[ClassifierHead] = Multiplexer(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ray import serve
 
-from nlu.heads import ClassifierHead
 from serving.base import BadInput, TopK
 from serving.deployments._replica import Multiplexer, ReplicaBase
-from serving.families.text_classifier import TextClassifierModel
 from serving.validation import check_texts, check_top_k
+
+if TYPE_CHECKING:  # keeps torch out of the web process, which only builds the app
+    from nlu.heads import ClassifierHead
 
 __all__ = ["TextClassifierDeployment"]
 
@@ -23,6 +24,8 @@ class TextClassifierDeployment(ReplicaBase):
 
     def __init__(self, settings: dict[str, Any], artefact_root: str) -> None:
         super().__init__(settings)
+        from serving.families.text_classifier import TextClassifierModel  # in the replica only
+
         self._model = TextClassifierModel(artefact_root, device=self.device,
                                           threads=self.settings.threads).load()
         self._heads: Multiplexer[ClassifierHead] = Multiplexer(

@@ -1,0 +1,1 @@
+"""Speech: audio input, voice activity, recognition and synthesis (issue 5)."""
