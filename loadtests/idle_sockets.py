@@ -2,9 +2,11 @@
 
     python -m loadtests.idle_sockets --sockets 2000 [--host URL]
 
-RSS covers the server process and all its children when this script started the
-server; against ``--host`` it reads ``process_resident_memory_bytes`` from /metrics
-(the web process only). Last line: {"sockets", "rss_mb", ...}
+``rss_mb`` covers the server process and all its children (the whole local Ray
+cluster too, with ``PARLEY_SERVING=ray``) when this script started the server;
+``web_rss_mb`` is the web process alone, read from its ``/metrics``
+(``process_resident_memory_bytes``), which is all there is against ``--host``.
+Last line: {"sockets", "rss_mb", "web_rss_mb", ...}
 """
 
 from __future__ import annotations
@@ -52,15 +54,18 @@ async def metrics_rss(base: str) -> float:
 
 async def run(base: str, pid: int | None, count: int) -> dict:
     before = rss_mb(pid) if pid else await metrics_rss(base)
+    web_before = await metrics_rss(base)
     sockets, errors = await open_sockets(base, count)
     await asyncio.sleep(2)
     after = rss_mb(pid) if pid else await metrics_rss(base)
+    web_after = await metrics_rss(base)
     async with httpx.AsyncClient() as http:
         open_gauge = next((float(x.split()[-1]) for x in (await http.get(f"{base}/metrics"))
                            .text.splitlines() if x.startswith("parley_websockets_open ")), -1)
     await asyncio.gather(*(ws.close() for ws in sockets), return_exceptions=True)
-    return {"sockets": len(sockets), "rss_mb": after, "rss_before_mb": before,
-            "per_socket_kb": round((after - before) * 1024 / max(len(sockets), 1), 1),
+    return {"sockets": len(sockets), "rss_mb": after, "web_rss_mb": web_after,
+            "rss_before_mb": before, "web_rss_before_mb": web_before,
+            "per_socket_kb": round((web_after - web_before) * 1024 / max(len(sockets), 1), 1),
             "server_open_gauge": open_gauge, "errors": errors}
 
 
