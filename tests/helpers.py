@@ -2,12 +2,26 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 ADMIN_KEY = "admin-test-key-0123456789"
 ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
 RECORDED = ROOT / "tests" / "dialog" / "data" / "immigration_recorded.json"
+
+
+def _shared_data() -> Path:
+    """``PARLEY_SHARED_DATA``, else ``../shared/data`` beside the checkout, else /work/shared/data
+    (a clone elsewhere, e.g. a fresh CI checkout under /tmp, still finds the data)."""
+    if os.environ.get("PARLEY_SHARED_DATA"):
+        return Path(os.environ["PARLEY_SHARED_DATA"])
+    for candidate in (ROOT.parent / "shared" / "data", Path("/work/shared/data")):
+        if candidate.is_dir():
+            return candidate
+    return ROOT.parent / "shared" / "data"
+
+
+SHARED_DATA = _shared_data()
 
 
 def new_tenant(client, name: str) -> dict:
