@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-from pathlib import Path
 
 import pytest
 
@@ -23,8 +22,9 @@ from dialog import (
 )
 from dialog.matching import MISSING_ENTITY_CAP
 from tests.dialog.encoders import PrimedEncoder
+from tests.helpers import SHARED_DATA
 
-HWU64 = Path(__file__).resolve().parents[3] / "shared" / "data" / "hwu64" / "hwu64.jsonl"
+HWU64 = SHARED_DATA / "hwu64" / "hwu64.jsonl"
 
 
 def ids_by_intent(state):
