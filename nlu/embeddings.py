@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
+import logging
 import os
 import shutil
 import tempfile
@@ -27,6 +28,8 @@ import numpy as np
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
+
+log = logging.getLogger(__name__)
 
 __all__ = ["MODEL_NAME", "SentenceEncoder", "default_model_dir", "onnx_available"]
 
@@ -105,18 +108,28 @@ class SentenceEncoder:
             torch.set_num_threads(threads)  # process-wide: only ever lowered here
         if not (self.model_dir / "config.json").exists():
             raise FileNotFoundError(f"no sentence-transformers model in {self.model_dir}")
+        model = None
         if self.backend == "onnx":
-            import onnxruntime as ort
-
-            options = ort.SessionOptions()
-            options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-            model = SentenceTransformer(
-                str(self._onnx_dir()), device="cpu", backend="onnx",
-                model_kwargs={"provider": "CPUExecutionProvider", "session_options": options})
-        else:
+            try:
+                model = self._load_onnx(threads)
+            except Exception as exc:  # e.g. an unwritable cache: slower, but still right
+                log.warning("ONNX export/load failed (%s: %s); using PyTorch",
+                            type(exc).__name__, exc)
+                self._backend = "torch"
+        if model is None:
             model = SentenceTransformer(str(self.model_dir), device=self.device)
         model.eval()
         return model
+
+    def _load_onnx(self, threads: int) -> Any:
+        import onnxruntime as ort
+        from sentence_transformers import SentenceTransformer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
+        return SentenceTransformer(
+            str(self._onnx_dir()), device="cpu", backend="onnx",
+            model_kwargs={"provider": "CPUExecutionProvider", "session_options": options})
 
     def _onnx_dir(self) -> Path:
         """The ONNX export of ``model_dir``, made once per weights file and reused.

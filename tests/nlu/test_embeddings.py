@@ -75,3 +75,25 @@ def test_load_is_idempotent_and_thread_safe():
 def test_missing_model_directory_is_a_clear_error(tmp_path):
     with pytest.raises(FileNotFoundError, match="no sentence-transformers model"):
         SentenceEncoder(model_dir=tmp_path).encode(["hi"])
+
+
+SENTENCES = ["Good morning, officer.", "I'm here on holiday for two weeks.", "yes",
+             "Could I have a large latte with oat milk, please?",
+             "I will stay at my cousin's flat in Brighton.", "No, I have nothing to declare."]
+
+
+def test_onnx_and_pytorch_give_the_same_vectors(encoder):
+    """The ONNX export is a speed-up, not a different model: the calibrated threshold holds."""
+    assert encoder.backend == "onnx"
+    reference = SentenceEncoder(backend="torch", num_threads=1)
+    cosines = (encoder.encode(SENTENCES) * reference.encode(SENTENCES)).sum(axis=1)
+    assert cosines.min() > 0.9999, cosines
+
+
+def test_unwritable_cache_falls_back_to_pytorch(tmp_path, monkeypatch):
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("x")
+    monkeypatch.setenv("PARLEY_MODEL_CACHE", str(blocker))
+    fallback = SentenceEncoder(num_threads=1).load()
+    assert fallback.backend == "torch"
+    assert fallback.encode(["yes"]).shape == (1, 384)
