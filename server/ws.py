@@ -1,14 +1,19 @@
-"""The play WebSocket: JSON control and text turns now, binary audio frames later.
+"""The play WebSocket: JSON control and text turns, spoken replies; audio input next.
 
 Every message type is listed in the README's protocol section. A bad message
 gets an ``error`` message and the socket stays open; only a failed
 authorisation closes it (with 4000 + the HTTP status, e.g. 4404).
+
+With a voice chosen (``?voice=en-gb`` or a ``voice`` message) every bot line
+also goes out as speech: an ``audio`` message naming the line, then one binary
+frame with its WAV, after the text, so the text never waits for synthesis.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.websockets import WebSocket, WebSocketDisconnect
@@ -36,13 +41,20 @@ async def stream(ws: WebSocket) -> None:
         await ws.close(code=4000 + status)
         return
     services.metrics.websockets.inc()
+    conn = _Conn()
     try:
-        await _send_session(ws, services, row.id, "session")
+        detail = await _send_session(ws, services, row.id, "session")
+        if ws.query_params.get("voice"):
+            try:
+                await _set_voice(ws, services, conn, ws.query_params["voice"], None)
+                await _speak(ws, services, conn, detail.prompt, None)
+            except Exception as exc:  # an unknown voice: say so, keep the socket
+                await _send_error(ws, exc, None)
         while True:
             message = await ws.receive()
             if message["type"] == "websocket.disconnect":
                 return
-            reply = await _handle(ws, services, row, message)
+            reply = await _handle(ws, services, row, conn, message)
             if reply == "close":
                 await ws.close(code=1000)
                 return
@@ -52,7 +64,15 @@ async def stream(ws: WebSocket) -> None:
         services.metrics.websockets.dec()
 
 
-async def _handle(ws: WebSocket, services: Any, row: Any, message: dict[str, Any]) -> str | None:
+@dataclass(slots=True)
+class _Conn:
+    """What one connection chose (the session itself lives in the store and database)."""
+
+    voice: str | None = None
+
+
+async def _handle(ws: WebSocket, services: Any, row: Any, conn: _Conn,
+                  message: dict[str, Any]) -> str | None:
     msg_id = None
     try:
         if message.get("bytes") is not None:
@@ -67,6 +87,9 @@ async def _handle(ws: WebSocket, services: Any, row: Any, message: dict[str, Any
                 raise ApiError("a text message needs a string 'text'", code="invalid_message")
             turn = await services.play.turn(row, check_text(text[:2000]), "websocket")
             await ws.send_json({"type": "turn", "id": msg_id, "turn": turn.model_dump(mode="json")})
+            await _speak(ws, services, conn, turn.bot_lines, msg_id)
+        elif kind == "voice":
+            await _set_voice(ws, services, conn, data.get("voice"), msg_id)
         elif kind == "ping":
             await ws.send_json({"type": "pong", "id": msg_id})
         elif kind == "state":
@@ -76,8 +99,8 @@ async def _handle(ws: WebSocket, services: Any, row: Any, message: dict[str, Any
             await _send_session(ws, services, row.id, "ended", msg_id)
             return "close"
         else:
-            raise ApiError(f"unknown message type {kind!r}; expected text, ping, state or end",
-                           code="unknown_type")
+            raise ApiError(f"unknown message type {kind!r}; expected text, voice, ping, state "
+                           "or end", code="unknown_type")
     except WebSocketDisconnect:
         raise
     except Exception as exc:  # answered in the one error shape; unknown ones are logged 500s
@@ -98,9 +121,33 @@ def _parse(text: str, limit: int) -> dict[str, Any]:
 
 
 async def _send_session(ws: WebSocket, services: Any, session_id: str, kind: str,
-                        msg_id: Any = None) -> None:
+                        msg_id: Any = None) -> Any:
     detail = await services.play.detail(session_id)
     await ws.send_json({"type": kind, "id": msg_id, "session": detail.model_dump(mode="json")})
+    return detail
+
+
+async def _set_voice(ws: WebSocket, services: Any, conn: _Conn, voice: Any, msg_id: Any) -> None:
+    """Choose (or, with null, stop) spoken replies; an unknown voice is refused at once."""
+    if voice is not None and (not isinstance(voice, str) or len(voice) > 64):
+        raise ApiError("'voice' is a voice name such as 'en-us' or 'en-gb+f3', or null",
+                       code="invalid_message")
+    if voice:
+        await services.models.synthesize("Hello.", voice=voice)  # BadInput for unknown voices
+    conn.voice = voice or None
+    await ws.send_json({"type": "voice", "id": msg_id, "voice": conn.voice})
+
+
+async def _speak(ws: WebSocket, services: Any, conn: _Conn, lines: list[str],
+                 msg_id: Any) -> None:
+    """Each bot line as an ``audio`` header and one binary WAV frame."""
+    if not conn.voice:
+        return
+    for index, line in enumerate(lines):
+        audio = await services.models.synthesize(line, voice=conn.voice)
+        await ws.send_json({"type": "audio", "id": msg_id, "line": index, "text": line,
+                            "format": "audio/wav", "bytes": len(audio)})
+        await ws.send_bytes(audio)
 
 
 async def _send_error(ws: WebSocket, exc: BaseException, msg_id: Any) -> None:

@@ -35,6 +35,7 @@ FAMILIES: dict[str, FamilySpec] = {
                                   "TextClassifierDeployment", needs_artefacts=True),
     "image_classifier": FamilySpec("serving.deployments.image_classifier",
                                    "ImageClassifierDeployment", needs_artefacts=True),
+    "tts": FamilySpec("serving.deployments.tts", "TtsDeployment"),
 }
 
 

@@ -140,6 +140,11 @@ class ModelClient(ABC):
         """Encoded images (JPEG/PNG/...): ImageNet-1k labels, or a tenant's head."""
 
     @abstractmethod
+    async def synthesize(self, text: str, voice: str | None = None,
+                         rate: int | None = None) -> bytes:
+        """A bot line spoken: 16-bit PCM WAV bytes (``voice`` e.g. ``en-us``, ``en-gb+f3``)."""
+
+    @abstractmethod
     async def health(self) -> dict[str, str]:
         """Each model family's status ("ok" or why not)."""
 

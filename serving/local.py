@@ -35,13 +35,14 @@ from serving.config import ServingConfig, load_config
 from serving.families.embeddings import EmbeddingModel
 from serving.families.image_classifier import ImageClassifierModel
 from serving.families.text_classifier import TextClassifierModel
+from serving.families.tts import SpeechSynthesisModel
 from serving.lru import ModelLRU
 from serving.validation import check_images, check_model_id, check_texts, check_top_k
 
 __all__ = ["LocalModels"]
 
 T = TypeVar("T")
-EMB, TXT, IMG = "embeddings", "text_classifier", "image_classifier"
+EMB, TXT, IMG, TTS = "embeddings", "text_classifier", "image_classifier", "tts"
 
 
 class LocalModels(ModelClient):
@@ -58,6 +59,8 @@ class LocalModels(ModelClient):
         emb, img = self.config.family(EMB), self.config.family(IMG)
         self._text_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-text")
         self._image_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-image")
+        self._tts_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-tts")
+        self._tts = SpeechSynthesisModel()
         self._embedder = EmbeddingModel(device=device, threads=emb.threads)
         self._classifier = TextClassifierModel(root, encoder=self._embedder.encoder)
         self._images = ImageClassifierModel(root, device=device, threads=img.threads)
@@ -85,13 +88,15 @@ class LocalModels(ModelClient):
     async def close(self) -> None:
         self._text_pool.shutdown(wait=False, cancel_futures=True)
         self._image_pool.shutdown(wait=False, cancel_futures=True)
+        self._tts_pool.shutdown(wait=False, cancel_futures=True)
 
     def _ensure(self, family: str) -> None:
         """Load a family's model once (in its worker thread); failures become ModelUnavailable."""
         if family in self._loaded:
             return
         loader: dict[str, Callable[[], object]] = {
-            EMB: self._embedder.load, TXT: self._classifier.load, IMG: self._images.load}
+            EMB: self._embedder.load, TXT: self._classifier.load, IMG: self._images.load,
+            TTS: self._tts.load}
         try:
             loader[family]()
         except Exception as exc:
@@ -171,9 +176,20 @@ class LocalModels(ModelClient):
 
         return await self._call(IMG, work)
 
+    async def synthesize(self, text: str, voice: str | None = None,
+                         rate: int | None = None) -> bytes:
+        async def work() -> bytes:
+            def run() -> bytes:
+                self._ensure(TTS)
+                return self._tts.synthesize(text, voice, rate)
+
+            return await self._run(self._tts_pool, run)
+
+        return await self._call(TTS, work)
+
     async def health(self) -> dict[str, str]:
         out = {}
-        for family in (EMB, TXT, IMG):
+        for family in (EMB, TXT, IMG, TTS):
             if family in self._load_errors:
                 out[family] = self._load_errors[family]
             elif family == EMB and family not in self._loaded:
@@ -187,4 +203,5 @@ class LocalModels(ModelClient):
             EMB: {"batch_sizes": list(self._embed_batcher.sizes)},
             TXT: self._text_heads.stats(),
             IMG: {"batch_sizes": list(self._image_batcher.sizes), **self._image_heads.stats()},
+            TTS: self._tts.stats(),
         }

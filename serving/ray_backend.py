@@ -37,7 +37,7 @@ from serving.validation import check_images, check_model_id, check_texts, check_
 __all__ = ["RayModels", "connect_or_start"]
 
 log = logging.getLogger("parley.serving")
-EMB, TXT, IMG = "embeddings", "text_classifier", "image_classifier"
+EMB, TXT, IMG, TTS = "embeddings", "text_classifier", "image_classifier", "tts"
 
 
 class _Retry(Exception):
@@ -210,6 +210,10 @@ class RayModels(ModelClient):
             return await self._request(IMG, "classify", checked, k, model_id=model_id)
 
         return await self._observed(IMG, call)
+
+    async def synthesize(self, text: str, voice: str | None = None,
+                         rate: int | None = None) -> bytes:
+        return await self._call(TTS, "synthesize", text, voice, rate)
 
     async def ping(self, family: str = EMB) -> str:
         """One trivial round trip to a family's replica (health, handle overhead)."""

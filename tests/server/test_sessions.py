@@ -144,3 +144,51 @@ def test_turn_rate_limit(make_client):
     codes = [client.post(f"/v1/sessions/{session['id']}/turns", json={"text": "hmm"},
                          headers=auth).status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
+
+
+def _spoken_lines(ws) -> tuple[list[tuple[str, bytes]], dict]:
+    """Read ``audio`` header + binary WAV pairs until a non-audio message; return both."""
+    import io
+    import wave
+
+    lines, message = [], ws.receive()
+    while "text" in message and json.loads(message["text"])["type"] == "audio":
+        header = json.loads(message["text"])
+        wav = ws.receive_bytes()
+        assert len(wav) == header["bytes"] and header["format"] == "audio/wav"
+        with wave.open(io.BytesIO(wav)) as w:
+            assert w.getnframes() / w.getframerate() > 0.03 * len(header["text"])
+        lines.append((header["text"], wav))
+        message = ws.receive()
+    return lines, message
+
+
+def test_websocket_speaks_the_bot_lines_in_the_chosen_voice(client):
+    session = _start(client)
+    url = f"/v1/sessions/{session['id']}/stream?token={session['token']}&voice=en-gb"
+    with client.websocket_connect(url) as ws:
+        assert ws.receive_json()["type"] == "session"
+        assert ws.receive_json() == {"type": "voice", "id": None, "voice": "en-gb"}
+        ws.send_json({"type": "text", "text": "Good morning!", "id": 1})
+        prompt, turn = _spoken_lines(ws)  # the first prompt, spoken, then the turn
+        assert [text for text, _ in prompt] == session["prompt"]
+        turn = json.loads(turn["text"])
+        assert turn["type"] == "turn" and turn["turn"]["bot_lines"]
+        ws.send_json({"type": "voice", "voice": "klingon", "id": 2})
+        replies = []
+        while True:  # the turn's audio first, then the refusal of the unknown voice
+            message = ws.receive()
+            if "bytes" in message and message["bytes"] is not None:
+                continue
+            replies.append(json.loads(message["text"]))
+            if replies[-1]["type"] == "error":
+                break
+        assert [r["text"] for r in replies if r["type"] == "audio"] == turn["turn"]["bot_lines"]
+        assert replies[-1]["id"] == 2 and replies[-1]["error"]["code"] == "unknown_voice"
+        ws.send_json({"type": "voice", "voice": None, "id": 3})
+        assert ws.receive_json() == {"type": "voice", "id": 3, "voice": None}
+        ws.send_json({"type": "text", "text": "Here is my passport.", "id": 4})
+        reply = ws.receive_json()
+        assert reply["type"] == "turn" and reply["id"] == 4
+        ws.send_json({"type": "ping", "id": 5})
+        assert ws.receive_json() == {"type": "pong", "id": 5}  # no audio in between

@@ -125,6 +125,7 @@ def test_overrides(root: Path) -> dict:
             "image_classifier": {"num_cpus": 0.5, "num_gpus": 1, "timeout_s": 60,
                                  "max_batch_size": 4, "batch_wait_timeout_s": 0.02,
                                  "autoscaling": one},
+            "tts": {"num_cpus": 0.1, "autoscaling": one},
         },
     }
 

@@ -150,3 +150,27 @@ async def test_deadline_raises_model_timeout(backend, artefact_root):
     finally:
         await hurried.close()
     assert len(await backend.embed(["still fine"])) == 1  # the shared client is unaffected
+
+
+async def test_synthesize_speaks_a_line_as_wav_and_caches_it(backend):
+    import io
+    import wave
+
+    line = "Welcome to the United Kingdom. May I see your passport, please?"
+    audio = await backend.synthesize(line, voice="en-gb")
+    with wave.open(io.BytesIO(audio)) as w:
+        assert (w.getnchannels(), w.getsampwidth()) == (1, 2)
+        seconds = w.getnframes() / w.getframerate()
+    assert 0.04 * len(line) < seconds < 0.2 * len(line)
+    before = (await backend.stats())["tts"]
+    again = await backend.synthesize(line, voice="en-gb")
+    after = (await backend.stats())["tts"]
+    assert again == audio and after["cache_hits"] == before["cache_hits"] + 1
+
+
+async def test_synthesize_bad_requests_are_bad_input(backend):
+    with pytest.raises(BadInput) as info:
+        await backend.synthesize("Hello.", voice="klingon")
+    assert info.value.status == 400 and info.value.code == "unknown_voice"
+    with pytest.raises(BadInput):
+        await backend.synthesize("   ")
