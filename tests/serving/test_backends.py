@@ -131,7 +131,8 @@ async def test_observer_sees_every_call(backend, serving_config):
 
 async def test_health_reports_every_family(backend):
     health = await backend.health()
-    assert health == {"embeddings": "ok", "text_classifier": "ok", "image_classifier": "ok"}
+    assert health == {"embeddings": "ok", "text_classifier": "ok", "image_classifier": "ok",
+                      "tts": "ok"}
 
 
 async def test_deadline_raises_model_timeout(backend, artefact_root):
