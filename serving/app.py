@@ -36,6 +36,7 @@ FAMILIES: dict[str, FamilySpec] = {
     "image_classifier": FamilySpec("serving.deployments.image_classifier",
                                    "ImageClassifierDeployment", needs_artefacts=True),
     "tts": FamilySpec("serving.deployments.tts", "TtsDeployment"),
+    "asr": FamilySpec("serving.deployments.asr", "AsrDeployment"),
 }
 
 

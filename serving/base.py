@@ -14,7 +14,7 @@ import contextlib
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -143,6 +143,18 @@ class ModelClient(ABC):
     async def synthesize(self, text: str, voice: str | None = None,
                          rate: int | None = None) -> bytes:
         """A bot line spoken: 16-bit PCM WAV bytes (``voice`` e.g. ``en-us``, ``en-gb+f3``)."""
+
+    @abstractmethod
+    async def recognize(self, pcm: bytes, sentences: list[str] | None = None,
+                        partial: bool = False) -> dict[str, Any]:
+        """16-bit mono 16 kHz PCM → ``{text, confidence, path, expected, words, ...}``.
+
+        ``sentences`` are the dialog state's expected answers (its language model);
+        ``partial=True`` asks for a quick ``{text}`` of an utterance still in progress.
+        """
+
+    async def prepare_speech(self, sentences: list[str]) -> None:  # noqa: B027
+        """Build a state's recognition model ahead of its first turn (best effort)."""
 
     @abstractmethod
     async def health(self) -> dict[str, str]:

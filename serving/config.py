@@ -73,6 +73,9 @@ class FamilySettings(_Strict):
     client_batch_size: int = Field(0, ge=0, description="ray backend: > 1 merges concurrent "
                                    "small calls of this web process into one handle call")
     client_batch_wait_s: float = Field(0.002, ge=0)
+    engine: str | None = Field(None, description="which implementation (asr: pocketsphinx, "
+                               "whisper, ctc); None: the family's default")
+    engine_options: dict[str, Any] = Field(default_factory=dict, description="engine kwargs")
     autoscaling: AutoscalingSettings = Field(default_factory=AutoscalingSettings)
 
     @property

@@ -32,6 +32,7 @@ from serving.base import (
 )
 from serving.batching import MicroBatcher
 from serving.config import ServingConfig, load_config
+from serving.families.asr import SpeechRecognitionModel
 from serving.families.embeddings import EmbeddingModel
 from serving.families.image_classifier import ImageClassifierModel
 from serving.families.text_classifier import TextClassifierModel
@@ -42,7 +43,7 @@ from serving.validation import check_images, check_model_id, check_texts, check_
 __all__ = ["LocalModels"]
 
 T = TypeVar("T")
-EMB, TXT, IMG, TTS = "embeddings", "text_classifier", "image_classifier", "tts"
+EMB, TXT, IMG, TTS, ASR = "embeddings", "text_classifier", "image_classifier", "tts", "asr"
 
 
 class LocalModels(ModelClient):
@@ -61,6 +62,11 @@ class LocalModels(ModelClient):
         self._image_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-image")
         self._tts_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-tts")
         self._tts = SpeechSynthesisModel()
+        asr = self.config.family(ASR)
+        # pocketsphinx decodes in C without the GIL: one thread per CPU the family may use
+        self._asr_pool = ThreadPoolExecutor(max_workers=asr.threads,
+                                            thread_name_prefix="models-asr")
+        self._asr = SpeechRecognitionModel(asr.engine or "pocketsphinx", asr.engine_options)
         self._embedder = EmbeddingModel(device=device, threads=emb.threads)
         self._classifier = TextClassifierModel(root, encoder=self._embedder.encoder)
         self._images = ImageClassifierModel(root, device=device, threads=img.threads)
@@ -89,6 +95,7 @@ class LocalModels(ModelClient):
         self._text_pool.shutdown(wait=False, cancel_futures=True)
         self._image_pool.shutdown(wait=False, cancel_futures=True)
         self._tts_pool.shutdown(wait=False, cancel_futures=True)
+        self._asr_pool.shutdown(wait=False, cancel_futures=True)
 
     def _ensure(self, family: str) -> None:
         """Load a family's model once (in its worker thread); failures become ModelUnavailable."""
@@ -96,7 +103,7 @@ class LocalModels(ModelClient):
             return
         loader: dict[str, Callable[[], object]] = {
             EMB: self._embedder.load, TXT: self._classifier.load, IMG: self._images.load,
-            TTS: self._tts.load}
+            TTS: self._tts.load, ASR: self._asr.load}
         try:
             loader[family]()
         except Exception as exc:
@@ -187,9 +194,27 @@ class LocalModels(ModelClient):
 
         return await self._call(TTS, work)
 
+    async def recognize(self, pcm: bytes, sentences: list[str] | None = None,
+                        partial: bool = False) -> dict[str, Any]:
+        async def work() -> dict[str, Any]:
+            def run() -> dict[str, Any]:
+                self._ensure(ASR)
+                return self._asr.recognize(pcm, sentences, partial)
+
+            return await self._run(self._asr_pool, run)
+
+        return await self._call(ASR, work)
+
+    async def prepare_speech(self, sentences: list[str]) -> None:
+        def run() -> None:
+            self._ensure(ASR)
+            self._asr.prepare(sentences)
+
+        await self._call(ASR, lambda: self._run(self._asr_pool, run))
+
     async def health(self) -> dict[str, str]:
         out = {}
-        for family in (EMB, TXT, IMG, TTS):
+        for family in (EMB, TXT, IMG, TTS, ASR):
             if family in self._load_errors:
                 out[family] = self._load_errors[family]
             elif family == EMB and family not in self._loaded:
@@ -204,4 +229,5 @@ class LocalModels(ModelClient):
             TXT: self._text_heads.stats(),
             IMG: {"batch_sizes": list(self._image_batcher.sizes), **self._image_heads.stats()},
             TTS: self._tts.stats(),
+            ASR: self._asr.stats(),
         }

@@ -37,7 +37,7 @@ from serving.validation import check_images, check_model_id, check_texts, check_
 __all__ = ["RayModels", "connect_or_start"]
 
 log = logging.getLogger("parley.serving")
-EMB, TXT, IMG, TTS = "embeddings", "text_classifier", "image_classifier", "tts"
+EMB, TXT, IMG, TTS, ASR = "embeddings", "text_classifier", "image_classifier", "tts", "asr"
 
 
 class _Retry(Exception):
@@ -214,6 +214,13 @@ class RayModels(ModelClient):
     async def synthesize(self, text: str, voice: str | None = None,
                          rate: int | None = None) -> bytes:
         return await self._call(TTS, "synthesize", text, voice, rate)
+
+    async def recognize(self, pcm: bytes, sentences: list[str] | None = None,
+                        partial: bool = False) -> dict[str, Any]:
+        return await self._call(ASR, "recognize", bytes(pcm), sentences, partial)
+
+    async def prepare_speech(self, sentences: list[str]) -> None:
+        await self._call(ASR, "prepare", sentences)
 
     async def ping(self, family: str = EMB) -> str:
         """One trivial round trip to a family's replica (health, handle overhead)."""

@@ -126,6 +126,7 @@ def test_overrides(root: Path) -> dict:
                                  "max_batch_size": 4, "batch_wait_timeout_s": 0.02,
                                  "autoscaling": one},
             "tts": {"num_cpus": 0.1, "autoscaling": one},
+            "asr": {"num_cpus": 0.3, "timeout_s": 60, "autoscaling": one},
         },
     }
 

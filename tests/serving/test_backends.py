@@ -132,7 +132,7 @@ async def test_observer_sees_every_call(backend, serving_config):
 async def test_health_reports_every_family(backend):
     health = await backend.health()
     assert health == {"embeddings": "ok", "text_classifier": "ok", "image_classifier": "ok",
-                      "tts": "ok"}
+                      "tts": "ok", "asr": "ok"}
 
 
 async def test_deadline_raises_model_timeout(backend, artefact_root):
@@ -175,3 +175,32 @@ async def test_synthesize_bad_requests_are_bad_input(backend):
     assert info.value.status == 400 and info.value.code == "unknown_voice"
     with pytest.raises(BadInput):
         await backend.synthesize("   ")
+
+
+async def test_recognize_hears_a_learner_with_the_state_model(backend):
+    from speech.eval.data import DataDir, read_wav
+    from tests.helpers import SHARED_DATA
+
+    corpus = SHARED_DATA / "speechocean762-train-subset"
+    if not (corpus / "wav.scp").is_file():
+        pytest.skip(f"speechocean762 subset not found at {corpus}")
+    utt = next(u for u in DataDir.load(corpus).utterances if u.id == "000060082")
+    pcm = read_wav(utt.wav).tobytes()
+    sentences = ["Kate likes lamb.", "I would like a coffee, please.", "Where is the station?"]
+    heard = await backend.recognize(pcm, sentences)
+    assert heard["text"] == "kate likes lamb" and heard["expected"], heard
+    assert [w["word"] for w in heard["words"]] == ["kate", "likes", "lamb"]
+    partial = await backend.recognize(pcm[: len(pcm) // 2], sentences, partial=True)
+    assert partial["partial"] and isinstance(partial["text"], str)
+    other = await backend.recognize(pcm, ["I would like a coffee, please.", "No, thank you."])
+    assert not other["expected"] and other["text"] not in ("no thank you",
+                                                            "i would like a coffee please")
+    assert (await backend.stats())["asr"]["final"] >= 2
+
+
+async def test_recognize_bad_requests_are_bad_input(backend):
+    for pcm, sentences in ((b"\x00" * 3, None), (b"\x00" * 3200, "not a list"),
+                           (b"\x00" * 3200, ["x" * 600])):
+        with pytest.raises(BadInput) as info:
+            await backend.recognize(pcm, sentences)
+        assert info.value.status == 400

@@ -1,0 +1,41 @@
+"""The ``asr`` deployment: utterances in, transcripts out, state LMs cached per replica.
+
+pocketsphinx decodes in C and cannot batch utterances, so a replica runs up to
+``threads`` decodes at once in its own threads and Serve's autoscaler
+adds replicas on ongoing requests; engines that batch on a GPU (ctc, whisper)
+get the same handle API.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from ray import serve
+
+from serving.deployments._replica import ReplicaBase
+from serving.families.asr import SpeechRecognitionModel
+
+__all__ = ["AsrDeployment"]
+
+
+@serve.deployment(name="asr")
+class AsrDeployment(ReplicaBase):
+    family = "asr"
+
+    def __init__(self, settings: dict[str, Any]) -> None:
+        super().__init__(settings)
+        self._pool = ThreadPoolExecutor(max_workers=self.settings.threads,
+                                        thread_name_prefix="asr")
+        self._model = SpeechRecognitionModel(self.settings.engine or "pocketsphinx",
+                                             self.settings.engine_options).load()
+
+    async def recognize(self, pcm: bytes, sentences: list[str] | None = None,
+                        partial: bool = False) -> dict[str, Any]:
+        return await self._run(self._model.recognize, pcm, sentences, partial)
+
+    async def prepare(self, sentences: list[str]) -> str:
+        return await self._run(self._model.prepare, sentences)
+
+    async def stats(self) -> dict[str, Any]:
+        return {**self._identity(), **self._model.stats()}

@@ -1,0 +1,111 @@
+"""Speech recognition for both backends: PCM in, a transcript steered by a state LM out.
+
+Requests carry the utterance as 16-bit little-endian mono PCM at 16 kHz (bytes
+pickle cheaply across Ray) and the dialog state's expected sentences; the
+sentences become a :class:`speech.lm.StateLM`, built once per content hash and
+cached, so the first turn in a state pays the build (~50 ms) and later turns
+do not. Results are plain dicts so they cross process boundaries unchanged.
+
+Engine errors about the request (bad audio, too long) become ``BadInput`` with
+the engine's code and status class, as the ``tts`` family does.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import numpy as np
+
+from serving.base import BadInput, ModelUnavailable
+
+__all__ = ["MAX_SENTENCES", "SpeechRecognitionModel"]
+
+MAX_SENTENCES = 500  # expected answers of one state; more is a client bug, not a lesson
+_MAX_SECONDS = 60.0
+
+
+class SpeechRecognitionModel:
+    family = "asr"
+
+    def __init__(self, engine: str = "pocketsphinx", options: dict[str, Any] | None = None,
+                 max_seconds: float = _MAX_SECONDS) -> None:
+        self.engine = engine
+        self.options = dict(options or {})
+        self.max_seconds = max_seconds
+        self._recognizer: Any = None
+        self._lock = threading.Lock()
+        self.counts = {"final": 0, "partial": 0, "audio_s": 0.0}
+
+    def load(self) -> SpeechRecognitionModel:
+        with self._lock:
+            if self._recognizer is None:
+                from speech.asr import create_recognizer
+                from speech.errors import SpeechError
+
+                try:
+                    self._recognizer = create_recognizer(self.engine, **self.options)
+                    self._recognizer.recognize(np.zeros(1600, np.int16))  # loads the model
+                except (SpeechError, OSError, RuntimeError) as exc:
+                    raise ModelUnavailable(self.family, f"{type(exc).__name__}: {exc}") from exc
+        return self
+
+    def recognize(self, pcm: bytes, sentences: list[str] | None = None,
+                  partial: bool = False) -> dict[str, Any]:
+        """The final result (``partial=False``) or a quick partial transcript of ``pcm``."""
+        from speech.errors import SpeechError
+
+        samples, lm = self._check(pcm, sentences)
+        recognizer = self.load()._recognizer
+        try:
+            if partial:
+                self.counts["partial"] += 1
+                return {"text": recognizer.partial(samples, lm), "partial": True}
+            result = recognizer.recognize(samples, lm)
+        except SpeechError as exc:
+            if 400 <= exc.status < 500:
+                raise BadInput(self.family, exc.message, exc.code) from None
+            raise
+        self.counts["final"] += 1
+        self.counts["audio_s"] += result.audio_seconds
+        return {
+            "text": result.text,
+            "confidence": round(result.confidence, 4),
+            "path": result.path,
+            "expected": result.expected,
+            "audio_seconds": result.audio_seconds,
+            "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
+                       "confidence": round(w.confidence, 4)} for w in result.words],
+            "partial": False,
+        }
+
+    def prepare(self, sentences: list[str]) -> str:
+        """Build a state's model ahead of its first turn (lesson publish); returns its key."""
+        _, lm = self._check(b"", sentences)
+        assert lm is not None
+        self.load()._recognizer.prepare(lm)
+        return lm.key
+
+    def _check(self, pcm: Any, sentences: Any) -> tuple[np.ndarray, Any]:
+        from speech.lm import StateLM
+
+        if not isinstance(pcm, bytes | bytearray) or len(pcm) % 2:
+            raise BadInput(self.family, "audio must be 16-bit PCM bytes (an even length)",
+                           "bad_audio")
+        if len(pcm) > self.max_seconds * 32_000:
+            raise BadInput(self.family, f"utterance longer than {self.max_seconds:g} s",
+                           "audio_too_long")
+        lm = None
+        if sentences is not None:
+            if (not isinstance(sentences, list) or len(sentences) > MAX_SENTENCES
+                    or not all(isinstance(s, str) and len(s) <= 500 for s in sentences)):
+                raise BadInput(self.family, f"sentences: a list of at most {MAX_SENTENCES} "
+                               "strings of at most 500 characters")
+            try:
+                lm = StateLM.from_sentences(sentences)
+            except ValueError:
+                lm = None  # nothing speakable expected: recognise with the general model
+        return np.frombuffer(bytes(pcm), dtype="<i2").astype(np.int16), lm
+
+    def stats(self) -> dict[str, Any]:
+        return {"engine": self.engine, **self.counts}
