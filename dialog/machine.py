@@ -97,6 +97,21 @@ class CompiledLesson:
         """The state with this id; ``KeyError`` if there is none."""
         return self.states[state_id]
 
+    def expected_sentences(self, state_id: str) -> list[str]:
+        """What a learner is likely to say in a state: its expectations' examples, in order.
+
+        The recogniser builds the state's language model from these (``speech.lm``);
+        an unknown state or one with no examples gives ``[]`` (the general model).
+        """
+        state = self.states.get(state_id)
+        if state is None:
+            return []
+        seen: dict[str, None] = {}
+        for exp in state.expects:
+            for example in exp.examples:
+                seen.setdefault(example.strip(), None)
+        return [s for s in seen if s]
+
     def fire(self, current_state: str, expectation_id: str | None) -> str:
         """The state reached from ``current_state`` by an expectation (``None``: the fallback)."""
         state = self.states.get(current_state)

@@ -73,7 +73,7 @@ class PlayService:
         if window > self.settings.turn_rate_per_min:
             raise RateLimited(f"more than {self.settings.turn_rate_per_min} turns a minute")
         async with self.store.lock(row.id):
-            state = await self._live(row.id)
+            state = await self.live(row.id)
             compiled = await self.lessons.compiled(state.lesson_id, state.version)
             new_state, result = await self.engine.turn(compiled, state, text)
             turn = _turn_row(row.id, new_state.turn, text, result)
@@ -86,7 +86,7 @@ class PlayService:
 
     async def end(self, row: PlaySession) -> SessionOut:
         async with self.store.lock(row.id):
-            state = await self._live(row.id)
+            state = await self.live(row.id)
             if state.status == "active":
                 state.status = "ended"
                 await self.journal.record(state, ended=True)
@@ -109,7 +109,7 @@ class PlayService:
 
     # --- helpers ------------------------------------------------------------------
 
-    async def _live(self, session_id: str) -> SessionState:
+    async def live(self, session_id: str) -> SessionState:
         """The session's state from the store, or restored from the database."""
         live = await self.store.get(session_id)
         if live is not None:

@@ -127,6 +127,30 @@ class TurnOut(BaseModel):
     created_at: datetime | None = None
 
 
+class WordOut(BaseModel):
+    word: str
+    start: float = Field(description="seconds from the start of the utterance")
+    end: float
+    confidence: float = Field(ge=0, le=1)
+
+
+class RecognitionOut(BaseModel):
+    """What the recogniser heard in one spoken turn."""
+
+    text: str
+    confidence: float = Field(ge=0, le=1)
+    path: str = Field(description="grammar (one of the state's expected answers, verified), "
+                      "open (something else) or general (no state model)")
+    expected: bool
+    audio_seconds: float
+    words: list[WordOut]
+
+
+class SpokenTurnOut(BaseModel):
+    recognition: RecognitionOut
+    turn: TurnOut
+
+
 class Progress(BaseModel):
     turns: int
     advanced: int

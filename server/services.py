@@ -17,6 +17,7 @@ from server.lessons import LessonService
 from server.observability import Metrics
 from server.play import PlayService
 from server.settings import Settings
+from server.speech import SpeechService
 from server.store import create_store
 from server.store.base import SessionStore
 from server.tenants import TenantService
@@ -38,9 +39,11 @@ class Services:
     keys: KeyResolver
     lessons: LessonService
     play: PlayService
+    speech: SpeechService
     owns_models: bool = True
 
     async def close(self) -> None:
+        self.speech.close()
         if self.owns_models:
             await self.models.close()
         await self.store.close()
@@ -66,7 +69,7 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
     play = PlayService(db, store, lessons, dialog, settings, metrics)
     services = Services(settings, metrics, engine, db, store, models, tenants,
                         KeyResolver(settings.admin_key, tenants.lookup), lessons, play,
-                        owns_models)
+                        SpeechService(settings, models, play, lessons), owns_models)
     if settings.seed_builtin:
         changed = await lessons.seed_builtin()
         if changed:

@@ -33,5 +33,18 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(1024 * 1024, description="largest HTTP request body")
     session_ttl_s: int = Field(24 * 3600, description="how long an idle live session is kept")
     turn_rate_per_min: int = Field(120, description="text turns one session may send per minute")
+    vad: Literal["silero", "webrtc"] = Field(
+        "silero", description="voice-activity detector of spoken turns (both run offline)")
+    trailing_silence_ms: int = Field(
+        900, ge=200, le=5000, description="silence that ends a spoken turn (push-to-talk "
+        "clients send audio_end instead)")
+    max_utterance_s: float = Field(30.0, gt=0, le=120, description="longest spoken turn")
+    audio_burst_s: float = Field(
+        3.0, gt=0, description="how far ahead of real time a client may stream before "
+        "audio_too_fast")
+    partial_interval_ms: int = Field(
+        600, ge=100, description="new speech between two partial transcripts")
+    max_audio_upload_bytes: int = Field(
+        8 * 1024 * 1024, description="largest WAV upload of an HTTP spoken turn")
     seed_builtin: bool = Field(True, description="seed the built-in lessons at start-up")
     migrate_on_start: bool = Field(True, description="run Alembic upgrade at start-up")

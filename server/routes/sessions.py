@@ -2,10 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+
+import numpy as np
+
 from server.api import Call
+from server.errors import ApiError
 from server.play import check_text
 from server.routes._api import api
-from server.schemas import SessionCreate, SessionDetail, SessionOut, TranscriptOut, TurnIn, TurnOut
+from server.schemas import (
+    SessionCreate,
+    SessionDetail,
+    SessionOut,
+    SpokenTurnOut,
+    TranscriptOut,
+    TurnIn,
+    TurnOut,
+)
+from speech.audio import decode_wav
 
 _TOKEN = {"token": "the session token (or send X-Session-Token, or a tenant key)"}
 
@@ -35,6 +49,37 @@ async def get_session(call: Call) -> SessionDetail:
 async def post_turn(call: Call) -> TurnOut:
     row = await _session(call)
     return await call.services.play.turn(row, check_text(call.body.text), "http")
+
+
+@api.route("POST", "/v1/sessions/{session_id}/audio-turns",
+           summary="A learner's spoken turn: the body is an audio file (Content-Type audio/wav; "
+           "any sample rate and channel count; FLAC and OGG too)", tag="sessions",
+           auth="optional", response=SpokenTurnOut, errors=(400, 404, 409, 413, 415, 422, 429),
+           query=_TOKEN)
+async def post_audio_turn(call: Call) -> SpokenTurnOut:
+    row = await _session(call)
+    settings = call.services.settings
+    audio = await _audio_body(call.request, settings.max_audio_upload_bytes)
+    pcm = await asyncio.to_thread(decode_wav, audio, max_seconds=settings.max_utterance_s)
+    samples = np.round(pcm * 32767.0).astype(np.int16)
+    await call.services.speech.check_speech(samples)
+    return await call.services.speech.spoken_turn(row, samples, "http-audio")
+
+
+async def _audio_body(request, limit: int) -> bytes:
+    ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if not (ctype.startswith("audio/") or ctype == "application/octet-stream"):
+        raise ApiError(f"send the audio file itself with an audio/* Content-Type (got "
+                       f"{ctype or 'none'!r})", status=415, code="unsupported_media_type")
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise ApiError(f"audio over {limit} bytes", status=413, code="payload_too_large")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise ApiError(f"audio over {limit} bytes", status=413, code="payload_too_large")
+    return bytes(body)
 
 
 @api.route("POST", "/v1/sessions/{session_id}/end", summary="End a session", tag="sessions",
