@@ -43,7 +43,7 @@ class Settings(BaseSettings):
         3.0, gt=0, description="how far ahead of real time a client may stream before "
         "audio_too_fast")
     partial_interval_ms: int = Field(
-        600, ge=100, description="new speech between two partial transcripts")
+        1000, ge=100, description="new speech between two partial transcripts")
     max_audio_upload_bytes: int = Field(
         8 * 1024 * 1024, description="largest WAV upload of an HTTP spoken turn")
     seed_builtin: bool = Field(True, description="seed the built-in lessons at start-up")

@@ -66,6 +66,8 @@ class LocalModels(ModelClient):
         # pocketsphinx decodes in C without the GIL: one thread per CPU the family may use
         self._asr_pool = ThreadPoolExecutor(max_workers=asr.threads,
                                             thread_name_prefix="models-asr")
+        # partials get a thread of their own: a final never queues behind them
+        self._partial_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-partial")
         self._asr = SpeechRecognitionModel(asr.engine or "pocketsphinx", asr.engine_options)
         self._embedder = EmbeddingModel(device=device, threads=emb.threads)
         self._classifier = TextClassifierModel(root, encoder=self._embedder.encoder)
@@ -96,6 +98,7 @@ class LocalModels(ModelClient):
         self._image_pool.shutdown(wait=False, cancel_futures=True)
         self._tts_pool.shutdown(wait=False, cancel_futures=True)
         self._asr_pool.shutdown(wait=False, cancel_futures=True)
+        self._partial_pool.shutdown(wait=False, cancel_futures=True)
 
     def _ensure(self, family: str) -> None:
         """Load a family's model once (in its worker thread); failures become ModelUnavailable."""
@@ -201,7 +204,7 @@ class LocalModels(ModelClient):
                 self._ensure(ASR)
                 return self._asr.recognize(pcm, sentences, partial)
 
-            return await self._run(self._asr_pool, run)
+            return await self._run(self._partial_pool if partial else self._asr_pool, run)
 
         return await self._call(ASR, work)
 

@@ -37,7 +37,9 @@ async def list_lessons(call: Call) -> list[LessonSummary]:
 @api.route("POST", "/v1/lessons", summary="Create a lesson (validated; version 1)",
            tag="lessons", body=LessonCreate, response=LessonOut, status=201, errors=(422,))
 async def create_lesson(call: Call) -> LessonOut:
-    return await call.services.lessons.create(call.principal, call.body)
+    out = await call.services.lessons.create(call.principal, call.body)
+    await _prepare_speech(call, out.id, out.published_version)
+    return out
 
 
 @api.route("POST", "/v1/lessons/validate", summary="Validate a document without saving",
@@ -72,8 +74,17 @@ async def add_version(call: Call) -> VersionOut:
            summary="Publish a version: new sessions pin it", tag="lessons",
            response=LessonSummary, errors=(403, 404))
 async def publish_version(call: Call) -> LessonSummary:
-    return await call.services.lessons.publish(call.principal, call.params["lesson_id"],
-                                               _version(call))
+    out = await call.services.lessons.publish(call.principal, call.params["lesson_id"],
+                                              _version(call))
+    await _prepare_speech(call, out.id, out.published_version)
+    return out
+
+
+async def _prepare_speech(call: Call, lesson_id: str, version: int | None) -> None:
+    """A published version's state language models start building now, in the background."""
+    if version is not None:
+        compiled = await call.services.lessons.compiled(lesson_id, version)
+        call.services.speech.prepare_lesson(compiled)
 
 
 @api.route("PUT", "/v1/lessons/{lesson_id}/draft", summary="Autosave the editor's draft",

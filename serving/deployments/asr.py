@@ -8,6 +8,7 @@ get the same handle API.
 
 from __future__ import annotations
 
+import asyncio
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -27,12 +28,18 @@ class AsrDeployment(ReplicaBase):
         super().__init__(settings)
         self._pool = ThreadPoolExecutor(max_workers=self.settings.threads,
                                         thread_name_prefix="asr")
+        # partials get a thread of their own: a final never queues behind them
+        self._partials = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-partial")
         self._model = SpeechRecognitionModel(self.settings.engine or "pocketsphinx",
                                              self.settings.engine_options).load()
 
     async def recognize(self, pcm: bytes, sentences: list[str] | None = None,
                         partial: bool = False) -> dict[str, Any]:
-        return await self._run(self._model.recognize, pcm, sentences, partial)
+        if partial:
+            loop = asyncio.get_running_loop()
+            return await loop.run_in_executor(self._partials, self._model.recognize, pcm,
+                                              sentences, True)
+        return await self._run(self._model.recognize, pcm, sentences, False)
 
     async def prepare(self, sentences: list[str]) -> str:
         return await self._run(self._model.prepare, sentences)

@@ -42,10 +42,13 @@ class SpeechRecognitionModel:
             if self._recognizer is None:
                 from speech.asr import create_recognizer
                 from speech.errors import SpeechError
+                from speech.lm import StateLM
 
                 try:
                     self._recognizer = create_recognizer(self.engine, **self.options)
-                    self._recognizer.recognize(np.zeros(1600, np.int16))  # loads the model
+                    # load the acoustic model, lexicon and background LM now, not in a turn
+                    self._recognizer.recognize(np.zeros(1600, np.int16))
+                    self._recognizer.prepare(StateLM.from_sentences(["hello there"]))
                 except (SpeechError, OSError, RuntimeError) as exc:
                     raise ModelUnavailable(self.family, f"{type(exc).__name__}: {exc}") from exc
         return self
