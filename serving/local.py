@@ -63,7 +63,8 @@ class LocalModels(ModelClient):
         self._tts_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-tts")
         self._tts = SpeechSynthesisModel()
         asr = self.config.family(ASR)
-        # pocketsphinx decodes in C without the GIL: one thread per CPU the family may use
+        # pocketsphinx holds the GIL while it decodes, so more threads would not decode more
+        # at once here (the ray backend runs replicas, i.e. processes, for that)
         self._asr_pool = ThreadPoolExecutor(max_workers=asr.threads,
                                             thread_name_prefix="models-asr")
         # partials get a thread of their own: a final never queues behind them

@@ -1,9 +1,10 @@
 """The ``asr`` deployment: utterances in, transcripts out, state LMs cached per replica.
 
-pocketsphinx decodes in C and cannot batch utterances, so a replica runs up to
-``threads`` decodes at once in its own threads and Serve's autoscaler
-adds replicas on ongoing requests; engines that batch on a GPU (ctc, whisper)
-get the same handle API.
+pocketsphinx cannot batch utterances and holds the GIL while it decodes, so
+decodes run in parallel across replicas (processes), which Serve's autoscaler
+adds on ongoing requests; partials take a thread of their own so a final does
+not queue behind them. Engines that batch on a GPU (ctc, whisper) get the same
+handle API.
 """
 
 from __future__ import annotations
