@@ -6,9 +6,10 @@ not change which candidates an utterance gets): one with the true sentence and
 K-1 others, one with K others. The first gives ``wer_state_lm`` and
 ``right_candidate_rate`` (the matcher accepts the true sentence); the second
 gives ``false_accept_rate`` (the matcher accepts any candidate). The general
-path (no state LM) gives ``wer_general``. ``rtf`` is CPU seconds of the
-decoding thread over audio seconds for the state-LM decodes (pocketsphinx is
-single-threaded); building the state models is timed apart.
+path (no state LM) gives ``wer_general``. ``rtf`` is CPU seconds of the whole
+process (every thread: faster-whisper decodes in threads of its own) over audio
+seconds for the state-LM decodes, so it means "on one core"; building the state
+models is timed apart.
 """
 
 from __future__ import annotations
@@ -83,9 +84,9 @@ class Totals:
 
 
 def _timed(fn: Callable[[], object]) -> tuple[object, float]:
-    start = time.thread_time()
+    start = time.process_time()
     out = fn()
-    return out, time.thread_time() - start
+    return out, time.process_time() - start
 
 
 def evaluate(recognizer: Recognizer, data: DataDir, utts: list[Utterance], k: int, seed: int,
