@@ -13,19 +13,42 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from server.errors import ApiError
 from server.schemas import RecognitionOut, SpokenTurnOut
+from serving.base import ServingError
 from speech.audio import RealTimeGuard, check_frame
 from speech.endpoint import EndpointConfig, Endpointer, SpeechEnded, SpeechStarted
 
 log = logging.getLogger("parley.speech")
 
-__all__ = ["Listener", "SpeechService"]
+__all__ = ["Listener", "LiveUtterance", "SpeechService"]
+
+FEED_SAMPLES = 4800  # send the recogniser 300 ms of new speech at a time
+
+
+@dataclass(eq=False)
+class LiveUtterance:
+    """An utterance decoded while it is spoken (``models.recognize_stream``).
+
+    ``after`` is the previous spoken turn: the state's expected answers are read
+    once it is done, so an utterance is heard with the state it answers.
+    """
+
+    stream_id: str
+    after: asyncio.Task | None = None
+    sentences: list[str] | None = None
+    sent: int = 0  # samples the recogniser has
+    task: asyncio.Task | None = None  # the feed in flight
+    failed: bool = False
+    partial: str = ""
+    partial_at: int = 0
 
 
 class SpeechService:
@@ -86,9 +109,43 @@ class SpeechService:
         if voiced < 0.2:
             raise ApiError("no speech was heard in the audio", status=422, code="no_speech")
 
-    async def spoken_turn(self, row: Any, pcm: np.ndarray, transport: str) -> SpokenTurnOut:
+    async def feed(self, row: Any, live: LiveUtterance, chunk: np.ndarray) -> str:
+        """Send the next chunk of a live utterance; returns the transcript so far."""
+        if live.failed:
+            return live.partial
+        try:
+            if live.sentences is None:
+                if live.after is not None:
+                    await asyncio.gather(live.after, return_exceptions=True)
+                live.sentences = await self.expected(row)
+            out = await self.models.recognize_stream(
+                live.stream_id, chunk.astype("<i2").tobytes(), live.sentences or None,
+                live.sent, False)
+        except ServingError as exc:  # the final recognises the whole utterance instead
+            log.info("live recognition stopped: %s", exc)
+            live.failed = True
+            return live.partial
+        live.sent += chunk.size
+        return out.get("text") or ""
+
+    async def _final(self, row: Any, pcm: np.ndarray, live: LiveUtterance | None) -> dict:
+        if live is not None:
+            if live.task is not None:
+                await asyncio.gather(live.task, return_exceptions=True)
+            if not live.failed and live.sent:
+                rest = pcm[live.sent:] if pcm.size > live.sent else pcm[:0]
+                try:
+                    return await self.models.recognize_stream(
+                        live.stream_id, rest.astype("<i2").tobytes(), live.sentences or None,
+                        live.sent, True)
+                except ServingError as exc:
+                    log.info("live recognition lost, recognising the whole utterance: %s", exc)
+        return await self.recognize(row, pcm)
+
+    async def spoken_turn(self, row: Any, pcm: np.ndarray, transport: str,
+                          live: LiveUtterance | None = None) -> SpokenTurnOut:
         """Recognise an utterance and play it as the learner's turn."""
-        heard = RecognitionOut.model_validate(await self.recognize(row, pcm))
+        heard = RecognitionOut.model_validate(await self._final(row, pcm, live))
         if not heard.text.strip():
             raise ApiError("no words were recognised in the audio; speak a little louder "
                            "or closer to the microphone", status=422, code="no_speech")
@@ -133,7 +190,7 @@ class Listener:
         self.endpointer, self.guard, self._pool = endpointer, guard, pool
         self.utterance = 0  # number of the utterance in progress or last ended
         self._open = False  # a SpeechStarted was counted for the utterance in progress
-        self._partial_at = 0  # samples of the utterance at the last partial
+        self.live: LiveUtterance | None = None  # the utterance in progress, decoded live
 
     async def push(self, data: bytes) -> list[SpeechStarted | SpeechEnded]:
         """Check a binary frame, account it against real time, run the VAD over it."""
@@ -155,15 +212,24 @@ class Listener:
     def _count(self, event: SpeechStarted | SpeechEnded) -> None:
         if isinstance(event, SpeechStarted) or not self._open:
             self.utterance += 1  # a forced end may come without a start (a quick "no")
-            self._partial_at = 0
         self._open = isinstance(event, SpeechStarted)
 
-    def partial_due(self, interval_samples: int) -> np.ndarray | None:
-        """The utterance so far when enough new speech came since the last partial."""
-        if not self.endpointer.in_speech:
+    def start_live(self, after: asyncio.Task | None) -> LiveUtterance:
+        self.live = LiveUtterance(f"{uuid.uuid4().hex}", after)
+        return self.live
+
+    def end_live(self) -> LiveUtterance | None:
+        live, self.live = self.live, None
+        return live
+
+    def next_chunk(self) -> np.ndarray | None:
+        """New speech of the live utterance once there is enough to send."""
+        live = self.live
+        if live is None or live.failed or not self.endpointer.in_speech:
+            return None
+        if live.task is not None and not live.task.done():
             return None
         audio = self.endpointer.audio()
-        if audio.size - self._partial_at < interval_samples:
+        if audio.size - live.sent < FEED_SAMPLES:
             return None
-        self._partial_at = audio.size
-        return audio
+        return audio[live.sent:]

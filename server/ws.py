@@ -92,7 +92,6 @@ class _Conn:
     listener: Any = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _turns: asyncio.Task | None = None  # the last spoken turn (each waits for the previous)
-    _partial: asyncio.Task | None = None
     _too_fast: bool = False
 
     async def send(self, message: dict[str, Any], audio: bytes | None = None) -> None:
@@ -106,15 +105,17 @@ class _Conn:
         await self.send({"type": "error", "id": msg_id, "status": status, **extra, **body})
 
     def spawn_turn(self, event: SpeechEnded, utterance: int, msg_id: Any) -> None:
-        previous = self._turns
-        self._turns = asyncio.create_task(_spoken_turn(self, event, utterance, msg_id, previous))
+        previous, live = self._turns, self.listener.end_live()
+        self._turns = asyncio.create_task(
+            _spoken_turn(self, event, utterance, msg_id, previous, live))
 
     async def drain(self) -> None:
         if self._turns is not None:
             await asyncio.gather(self._turns, return_exceptions=True)
 
     def cancel(self) -> None:
-        for task in (self._turns, self._partial):
+        live = self.listener.live if self.listener is not None else None
+        for task in (self._turns, live.task if live is not None else None):
             if task is not None:
                 task.cancel()
 
@@ -178,17 +179,17 @@ async def _audio_frame(conn: _Conn, data: bytes) -> None:
         at_ms = round(1000 * (event.start if isinstance(event, SpeechStarted)
                               else event.detected_at) / SAMPLE_RATE)
         if isinstance(event, SpeechStarted):
+            listener.start_live(conn._turns)
             await conn.send({"type": "speech_started", "utterance": listener.utterance,
                              "at_ms": at_ms})
         else:
             await conn.send({"type": "speech_ended", "utterance": listener.utterance,
                              "at_ms": at_ms, "forced": False})
             conn.spawn_turn(event, listener.utterance, None)
-    interval = conn.services.settings.partial_interval_ms * SAMPLE_RATE // 1000
-    if conn._partial is None or conn._partial.done():
-        audio = listener.partial_due(interval)
-        if audio is not None:
-            conn._partial = asyncio.create_task(_partial(conn, audio, listener.utterance))
+    chunk = listener.next_chunk()
+    if chunk is not None:
+        live = listener.live
+        live.task = asyncio.create_task(_feed(conn, live, chunk, listener.utterance))
 
 
 async def _audio_end(conn: _Conn, msg_id: Any) -> None:
@@ -202,24 +203,29 @@ async def _audio_end(conn: _Conn, msg_id: Any) -> None:
     conn.spawn_turn(event, listener.utterance, msg_id)
 
 
-async def _partial(conn: _Conn, audio: np.ndarray, utterance: int) -> None:
-    """A quick transcript of the utterance so far; dropped when it is already over."""
+async def _feed(conn: _Conn, live: Any, chunk: np.ndarray, utterance: int) -> None:
+    """Decode the next chunk live; a changed transcript goes out as a ``partial`` (throttled)."""
     try:
-        result = await conn.services.speech.recognize(conn.row, audio, partial=True)
+        text = await conn.services.speech.feed(conn.row, live, chunk)
     except Exception as exc:  # a partial is a courtesy: log, never disturb the turn
-        log.info("partial transcript failed: %s", exc)
+        log.info("live recognition failed: %s", exc)
+        live.failed = True
         return
+    interval = conn.services.settings.partial_interval_ms * SAMPLE_RATE // 1000
     listener = conn.listener
-    if result.get("text") and listener.utterance == utterance and listener.endpointer.in_speech:
-        await conn.send({"type": "partial", "utterance": utterance, "text": result["text"]})
+    if (text and text != live.partial and live.sent - live.partial_at >= interval
+            and listener.live is live):
+        live.partial, live.partial_at = text, live.sent
+        await conn.send({"type": "partial", "utterance": utterance, "text": text})
 
 
 async def _spoken_turn(conn: _Conn, event: SpeechEnded, utterance: int, msg_id: Any,
-                       previous: asyncio.Task | None) -> None:
+                       previous: asyncio.Task | None, live: Any) -> None:
     if previous is not None:
         await asyncio.gather(previous, return_exceptions=True)
     try:
-        out = await conn.services.speech.spoken_turn(conn.row, event.audio, "websocket-audio")
+        out = await conn.services.speech.spoken_turn(conn.row, event.audio, "websocket-audio",
+                                                     live)
         await conn.send({"type": "transcript", "id": msg_id, "utterance": utterance,
                          **out.recognition.model_dump(mode="json")})
         await conn.send({"type": "turn", "id": msg_id, "utterance": utterance,

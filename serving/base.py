@@ -153,6 +153,17 @@ class ModelClient(ABC):
         ``partial=True`` asks for a quick ``{text}`` of an utterance still in progress.
         """
 
+    @abstractmethod
+    async def recognize_stream(self, stream_id: str, pcm: bytes, sentences: list[str] | None,
+                               offset: int, end: bool = False) -> dict[str, Any]:
+        """The next chunk of an utterance decoded as it arrives (``{text}`` partials);
+        with ``end``, the final result ~10 ms later instead of a pass over it all.
+
+        Calls of one ``stream_id`` reach the same replica; ``offset`` is the samples
+        sent before this chunk. ``BadInput`` code ``stream_lost`` means the replica
+        lost the stream: recognise the whole utterance with :meth:`recognize`.
+        """
+
     async def prepare_speech(self, sentences: list[str]) -> None:  # noqa: B027
         """Build a state's recognition model ahead of its first turn (best effort)."""
 

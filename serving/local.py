@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
@@ -32,7 +33,7 @@ from serving.base import (
 )
 from serving.batching import MicroBatcher
 from serving.config import ServingConfig, load_config
-from serving.families.asr import SpeechRecognitionModel
+from serving.families.asr import LiveStream, SpeechRecognitionModel
 from serving.families.embeddings import EmbeddingModel
 from serving.families.image_classifier import ImageClassifierModel
 from serving.families.text_classifier import TextClassifierModel
@@ -70,6 +71,7 @@ class LocalModels(ModelClient):
         # partials get a thread of their own: a final never queues behind them
         self._partial_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-partial")
         self._asr = SpeechRecognitionModel(asr.engine or "pocketsphinx", asr.engine_options)
+        self._streams: OrderedDict[str, LiveStream] = OrderedDict()  # live utterances, LRU
         self._embedder = EmbeddingModel(device=device, threads=emb.threads)
         self._classifier = TextClassifierModel(root, encoder=self._embedder.encoder)
         self._images = ImageClassifierModel(root, device=device, threads=img.threads)
@@ -206,6 +208,22 @@ class LocalModels(ModelClient):
                 return self._asr.recognize(pcm, sentences, partial)
 
             return await self._run(self._partial_pool if partial else self._asr_pool, run)
+
+        return await self._call(ASR, work)
+
+    async def recognize_stream(self, stream_id: str, pcm: bytes, sentences: list[str] | None,
+                               offset: int, end: bool = False) -> dict[str, Any]:
+        async def work() -> dict[str, Any]:
+            def run() -> dict[str, Any]:
+                self._ensure(ASR)
+                live = self._streams.pop(stream_id, None) or LiveStream()
+                if not end:
+                    self._streams[stream_id] = live
+                    while len(self._streams) > 256:  # abandoned utterances
+                        self._streams.popitem(last=False)
+                return self._asr.stream_step(live, pcm, sentences, offset, end)
+
+            return await self._run(self._asr_pool, run)
 
         return await self._call(ASR, work)
 

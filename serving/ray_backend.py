@@ -219,6 +219,13 @@ class RayModels(ModelClient):
                         partial: bool = False) -> dict[str, Any]:
         return await self._call(ASR, "recognize", bytes(pcm), sentences, partial)
 
+    async def recognize_stream(self, stream_id: str, pcm: bytes, sentences: list[str] | None,
+                               offset: int, end: bool = False) -> dict[str, Any]:
+        # the stream id is the multiplexed model id: Serve routes every chunk of an
+        # utterance to the replica that holds its decoder
+        return await self._call(ASR, "stream", bytes(pcm), sentences, offset, end,
+                                model_id=stream_id)
+
     async def prepare_speech(self, sentences: list[str]) -> None:
         await self._call(ASR, "prepare", sentences)
 

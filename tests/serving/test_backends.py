@@ -204,3 +204,30 @@ async def test_recognize_bad_requests_are_bad_input(backend):
         with pytest.raises(BadInput) as info:
             await backend.recognize(pcm, sentences)
         assert info.value.status == 400
+
+
+async def test_recognize_stream_decodes_as_audio_arrives(backend):
+    import uuid
+
+    from speech.eval.data import DataDir, read_wav
+    from tests.helpers import SHARED_DATA
+
+    corpus = SHARED_DATA / "speechocean762-train-subset"
+    if not (corpus / "wav.scp").is_file():
+        pytest.skip(f"speechocean762 subset not found at {corpus}")
+    utt = next(u for u in DataDir.load(corpus).utterances if u.id == "000060082")
+    pcm = read_wav(utt.wav)
+    sentences = ["Kate likes lamb.", "I would like a coffee, please.", "Where is the station?"]
+    stream_id, sent, partials = uuid.uuid4().hex, 0, []
+    for i in range(0, len(pcm) - 4800, 4800):  # 300 ms chunks, as the web tier sends them
+        out = await backend.recognize_stream(stream_id, pcm[i:i + 4800].tobytes(), sentences,
+                                             sent)
+        partials.append(out["text"])
+        sent += 4800
+    final = await backend.recognize_stream(stream_id, pcm[sent:].tobytes(), sentences, sent,
+                                           end=True)
+    assert final["text"] == "kate likes lamb" and final["expected"], final
+    assert any(partials) and final["words"][-1]["end"] <= len(pcm) / 16000 + 0.05
+    with pytest.raises(BadInput) as info:  # a chunk the replica cannot place: start over
+        await backend.recognize_stream(uuid.uuid4().hex, pcm[:4800].tobytes(), sentences, 9600)
+    assert info.value.code == "stream_lost"

@@ -84,13 +84,13 @@ def test_stream_gives_partials_and_the_one_shot_result(recognizer, corpus) -> No
     final = stream.finish()
     assert any(p for p in partials)
     again = recognizer.recognize(pcm, lm)
-    # same words; times and scores move slightly with a pooled decoder's history
+    # same words; the stream's running cepstral mean moves times and scores a little
     assert (final.text, final.path) == (again.text, again.path)
     assert [w.word for w in final.words] == [w.word for w in again.words]
     for a, b in zip(final.words, again.words, strict=True):
-        assert a.start == pytest.approx(b.start, abs=0.06)
-        assert a.end == pytest.approx(b.end, abs=0.06)
-    assert final.confidence == pytest.approx(again.confidence, abs=0.05)
+        assert a.start == pytest.approx(b.start, abs=0.1)
+        assert a.end == pytest.approx(b.end, abs=0.1)
+    assert final.confidence == pytest.approx(again.confidence, abs=0.15)
     with pytest.raises(RuntimeError):
         stream.feed(pcm[:100])
     # float32 input gives the same words
