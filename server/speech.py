@@ -30,7 +30,7 @@ log = logging.getLogger("parley.speech")
 
 __all__ = ["Listener", "LiveUtterance", "SpeechService"]
 
-FEED_SAMPLES = 4800  # send the recogniser 300 ms of new speech at a time
+FEED_SAMPLES = 3200  # send the recogniser 200 ms of new speech at a time
 
 
 @dataclass(eq=False)
