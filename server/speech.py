@@ -47,6 +47,7 @@ class LiveUtterance:
     sent: int = 0  # samples the recogniser has
     task: asyncio.Task | None = None  # the feed in flight
     failed: bool = False
+    restarts: int = 0
     partial: str = ""
     partial_at: int = 0
 
@@ -121,8 +122,15 @@ class SpeechService:
             out = await self.models.recognize_stream(
                 live.stream_id, chunk.astype("<i2").tobytes(), live.sentences or None,
                 live.sent, False)
-        except ServingError as exc:  # the final recognises the whole utterance instead
-            log.info("live recognition stopped: %s", exc)
+        except ServingError as exc:
+            if exc.code == "stream_lost" and live.restarts < 2:
+                # the chunk reached another replica before Serve knew where the stream
+                # lives (its routing table is updated asynchronously): start again under a
+                # new id with the whole utterance on the next feed
+                live.stream_id, live.sent = uuid.uuid4().hex, 0
+                live.restarts += 1
+                return live.partial
+            log.info("live recognition stopped: %s", exc)  # the final hears it all instead
             live.failed = True
             return live.partial
         live.sent += chunk.size
@@ -232,4 +240,4 @@ class Listener:
         audio = self.endpointer.audio()
         if audio.size - live.sent < FEED_SAMPLES:
             return None
-        return audio[live.sent:]
+        return audio[live.sent:]  # everything after a restart (sent back to 0)
