@@ -25,15 +25,19 @@ from speech.errors import BadAudio
 from speech.lm.base import StateLM
 
 __all__ = [
+    "MIN_UTTERANCE_SAMPLES",
     "SAMPLE_RATE",
+    "BufferedStream",
     "Recognition",
     "RecognitionStream",
     "Recognizer",
     "Word",
     "as_pcm16",
+    "empty_result",
 ]
 
 SAMPLE_RATE = 16_000
+MIN_UTTERANCE_SAMPLES = SAMPLE_RATE // 10  # shorter audio is no utterance: an empty result
 
 Path_ = Literal["grammar", "open", "general"]
 
@@ -109,6 +113,44 @@ class RecognitionStream(ABC):
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+def empty_result(lm: StateLM | None, samples: int) -> Recognition:
+    """What too little audio is heard as: nothing, on the path the LM would have taken."""
+    return Recognition("", (), 0.0, "general" if lm is None else "open", samples / SAMPLE_RATE)
+
+
+class BufferedStream(RecognitionStream):
+    """What every engine's stream keeps: the utterance's audio so far and its state."""
+
+    def __init__(self) -> None:
+        self._chunks: list[np.ndarray] = []
+        self._samples = 0
+        self._partial: str | None = None
+        self._closed = False
+
+    def _take(self, pcm: np.ndarray) -> np.ndarray:
+        """Validate and keep a chunk (raises once the stream is finished)."""
+        self._check_open()
+        data = as_pcm16(pcm)
+        if len(data):
+            self._chunks.append(data)
+            self._samples += len(data)
+        return data
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError("stream is finished")
+
+    def _audio(self) -> np.ndarray:
+        """The whole utterance so far as one int16 array."""
+        if len(self._chunks) > 1:
+            self._chunks = [np.concatenate(self._chunks)]
+        return self._chunks[0] if self._chunks else np.zeros(0, np.int16)
+
+    def close(self) -> None:
+        self._closed = True
+        self._chunks = []
 
 
 class Recognizer(ABC):

@@ -64,7 +64,17 @@ from typing import Any
 import numpy as np
 import torch
 
-from speech.asr.base import SAMPLE_RATE, Recognition, RecognitionStream, Recognizer, Word, as_pcm16
+from speech.asr.base import (
+    MIN_UTTERANCE_SAMPLES,
+    SAMPLE_RATE,
+    BufferedStream,
+    Recognition,
+    RecognitionStream,
+    Recognizer,
+    Word,
+    as_pcm16,
+    empty_result,
+)
 from speech.errors import SpeechUnavailable
 from speech.lm.base import StateLM
 from speech.lm.cache import BuiltStateLM, build_state_lm, model_cache
@@ -73,7 +83,7 @@ __all__ = ["CtcModel", "CtcRecognizer", "emissions", "load_ctc_model", "save_ctc
 
 FORMAT = "parley-ctc"
 VERSION = 1
-MIN_SAMPLES = SAMPLE_RATE // 10  # shorter audio is no utterance (and shorter than 400 fails)
+MIN_SAMPLES = MIN_UTTERANCE_SAMPLES  # shorter is no utterance (and under 400 samples fails)
 _INSTALL = "pip install flashlight-text==0.0.7"
 
 
@@ -482,7 +492,8 @@ class CtcRecognizer(Recognizer):
     ) -> list[Recognition]:
         """Recognise several utterances with one acoustic-model pass (one padded batch)."""
         audio = [as_pcm16(p) for p in pcms]
-        results: list[Recognition | None] = [self._empty(lm, a) for a in audio]
+        results: list[Recognition | None] = [
+            empty_result(lm, len(a)) if len(a) < MIN_SAMPLES else None for a in audio]
         todo = [i for i, r in enumerate(results) if r is None]
         if todo:
             for i, logp in zip(todo, emissions(self.model, [audio[i] for i in todo]),
@@ -490,35 +501,17 @@ class CtcRecognizer(Recognizer):
                 results[i] = self.decode_emissions(logp, lm, len(audio[i]) / SAMPLE_RATE)
         return results  # type: ignore[return-value]
 
-    @staticmethod
-    def _empty(lm: StateLM | None, pcm: np.ndarray) -> Recognition | None:
-        if len(pcm) >= MIN_SAMPLES:
-            return None
-        return Recognition("", (), 0.0, "general" if lm is None else "open",
-                           len(pcm) / SAMPLE_RATE)
 
-
-class _Stream(RecognitionStream):
+class _Stream(BufferedStream):
     def __init__(self, owner: CtcRecognizer, lm: StateLM | None, partials: bool) -> None:
+        super().__init__()
         self._owner = owner
         self._lm = lm
         self._partials = partials
-        self._chunks: list[np.ndarray] = []
-        self._samples = 0
         self._last_partial = 0
-        self._partial: str | None = None
-        self._closed = False
-
-    def _audio(self) -> np.ndarray:
-        return np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
 
     def feed(self, pcm: np.ndarray) -> str | None:
-        if self._closed:
-            raise RuntimeError("stream is finished")
-        data = as_pcm16(pcm)
-        if len(data):
-            self._chunks.append(data)
-            self._samples += len(data)
+        self._take(pcm)
         step = self._owner.partial_every_s * SAMPLE_RATE
         if (self._partials and self._samples >= MIN_SAMPLES
                 and self._samples - self._last_partial >= step):
@@ -528,12 +521,7 @@ class _Stream(RecognitionStream):
         return self._partial
 
     def finish(self) -> Recognition:
-        if self._closed:
-            raise RuntimeError("stream is finished")
+        self._check_open()
         pcm = self._audio()
         self.close()
         return self._owner.recognize_batch([pcm], self._lm)[0]
-
-    def close(self) -> None:
-        self._closed = True
-        self._chunks = []

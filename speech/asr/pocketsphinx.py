@@ -34,12 +34,14 @@ from typing import Any
 import numpy as np
 
 from speech.asr.base import (
+    MIN_UTTERANCE_SAMPLES,
     SAMPLE_RATE,
+    BufferedStream,
     Recognition,
     RecognitionStream,
     Recognizer,
     Word,
-    as_pcm16,
+    empty_result,
 )
 from speech.errors import SpeechUnavailable
 from speech.lm.base import StateLM
@@ -262,7 +264,7 @@ def _read(dec: Any) -> tuple[Any, list]:
     return dec.hyp(), segs
 
 
-class _Stream(RecognitionStream):
+class _Stream(BufferedStream):
     """One utterance. With a state LM and partials, the grammar pass runs as audio arrives.
 
     The incremental passes normalise cepstra with a running mean instead of the
@@ -277,15 +279,12 @@ class _Stream(RecognitionStream):
     def __init__(
         self, owner: PocketSphinxRecognizer, built: BuiltStateLM | None, partials: bool
     ) -> None:
+        super().__init__()
         self._owner = owner
         self._built = built
-        self._chunks: list[np.ndarray] = []
-        self._samples = 0
         self._since_partial = 0
-        self._partial: str | None = None
         self._live: tuple[tuple, Any] | None = None
         self._open: tuple[tuple, Any] | None = None
-        self._closed = False
         self._incremental = partials and built is not None
         if partials:
             self._live = owner._decoder(built, "grammar" if self._incremental else "live")
@@ -295,13 +294,9 @@ class _Stream(RecognitionStream):
             self._open[1].start_utt()
 
     def feed(self, pcm: np.ndarray) -> str | None:
-        if self._closed:
-            raise RuntimeError("stream is finished")
-        data = as_pcm16(pcm)
+        data = self._take(pcm)
         if not len(data):
             return self._partial
-        self._chunks.append(data)
-        self._samples += len(data)
         if self._open is not None:
             self._open[1].process_raw(data.tobytes())
         if self._live is not None:
@@ -317,16 +312,14 @@ class _Stream(RecognitionStream):
         return self._partial
 
     def finish(self) -> Recognition:
-        if self._closed:
-            raise RuntimeError("stream is finished")
-        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        self._check_open()
+        pcm = self._audio()
         grammar = opened = None
-        if self._incremental and len(pcm) >= SAMPLE_RATE // 10:
+        if self._incremental and len(pcm) >= MIN_UTTERANCE_SAMPLES:
             grammar, opened = self._end("_live"), self._end("_open")
         self.close()
-        if len(pcm) < SAMPLE_RATE // 10:
-            path = "general" if self._built is None else "open"
-            return Recognition("", (), 0.0, path, len(pcm) / SAMPLE_RATE)
+        if len(pcm) < MIN_UTTERANCE_SAMPLES:
+            return empty_result(self._built.spec if self._built else None, len(pcm))
         return self._owner._final(self._built, pcm, grammar,
                                   (lambda: opened) if opened is not None else None)
 
@@ -346,7 +339,7 @@ class _Stream(RecognitionStream):
     def close(self) -> None:
         if self._closed:
             return
-        self._closed = True
+        super().close()
         for slot in ("_live", "_open"):
             held = getattr(self, slot)
             if held is not None:

@@ -46,12 +46,15 @@ from typing import Any
 import numpy as np
 
 from speech.asr.base import (
+    MIN_UTTERANCE_SAMPLES,
     SAMPLE_RATE,
+    BufferedStream,
     Recognition,
     RecognitionStream,
     Recognizer,
     Word,
     as_pcm16,
+    empty_result,
 )
 from speech.errors import SpeechUnavailable
 from speech.lm.base import StateLM, normalize
@@ -308,9 +311,8 @@ class WhisperRecognizer(Recognizer):
         out: list[Recognition | None] = [None] * len(audios)
         groups: dict[str | None, list[int]] = {}
         for i, (pcm, lm) in enumerate(zip(audios, per, strict=True)):
-            if len(pcm) < SAMPLE_RATE // 10:
-                out[i] = Recognition("", (), 0.0, "general" if lm is None else "open",
-                                     len(pcm) / SAMPLE_RATE)
+            if len(pcm) < MIN_UTTERANCE_SAMPLES:
+                out[i] = empty_result(lm, len(pcm))
             else:
                 groups.setdefault(None if lm is None else lm.key, []).append(i)
         for members in groups.values():
@@ -343,40 +345,28 @@ class WhisperRecognizer(Recognizer):
         return [r for r in out if r is not None]
 
 
-class _Stream(RecognitionStream):
+class _Stream(BufferedStream):
     def __init__(self, owner: WhisperRecognizer, lm: StateLM | None, partials: bool) -> None:
+        super().__init__()
         self._owner = owner
         self._lm = lm
         self._partials = partials
-        self._chunks: list[np.ndarray] = []
         self._since_partial = 0
-        self._partial: str | None = None
-        self._closed = False
 
     def feed(self, pcm: np.ndarray) -> str | None:
-        if self._closed:
-            raise RuntimeError("stream is finished")
-        data = as_pcm16(pcm)
+        data = self._take(pcm)
         if not len(data):
             return self._partial
-        self._chunks.append(data)
         self._since_partial += len(data)
         if self._partials and self._since_partial >= self._owner.partial_every_s * SAMPLE_RATE:
             self._since_partial = 0
-            self._chunks = [np.concatenate(self._chunks)]
-            self._partial = self._owner._partial(self._chunks[0], self._lm)
+            self._partial = self._owner._partial(self._audio(), self._lm)
         return self._partial
 
     def finish(self) -> Recognition:
-        if self._closed:
-            raise RuntimeError("stream is finished")
-        pcm = np.concatenate(self._chunks) if self._chunks else np.zeros(0, np.int16)
+        self._check_open()
+        pcm = self._audio()
         self.close()
-        if len(pcm) < SAMPLE_RATE // 10:
-            path = "general" if self._lm is None else "open"
-            return Recognition("", (), 0.0, path, len(pcm) / SAMPLE_RATE)
+        if len(pcm) < MIN_UTTERANCE_SAMPLES:
+            return empty_result(self._lm, len(pcm))
         return self._owner._final(pcm, self._lm)
-
-    def close(self) -> None:
-        self._closed = True
-        self._chunks = []
