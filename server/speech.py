@@ -98,10 +98,10 @@ class SpeechService:
         self.prepare_lesson(compiled)
         return compiled.expected_sentences(state.state)
 
-    async def recognize(self, row: Any, pcm: np.ndarray, partial: bool = False) -> dict[str, Any]:
+    async def recognize(self, row: Any, pcm: np.ndarray) -> dict[str, Any]:
+        """The whole utterance in one call, with the current state's model."""
         sentences = await self.expected(row)
-        return await self.models.recognize(pcm.astype("<i2").tobytes(), sentences or None,
-                                           partial)
+        return await self.models.recognize(pcm.astype("<i2").tobytes(), sentences or None)
 
     async def check_speech(self, pcm: np.ndarray) -> None:
         """Refuse an upload in which the VAD hears no speech (recognisers hallucinate on it)."""
