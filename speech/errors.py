@@ -6,7 +6,15 @@ across Ray, and carries the HTTP status and a stable ``code`` for the API.
 
 from __future__ import annotations
 
-__all__ = ["AudioTooLong", "AudioTooFast", "BadAudio", "SpeechError", "SpeechUnavailable"]
+__all__ = [
+    "AudioTooFast",
+    "AudioTooLong",
+    "BadAudio",
+    "BadReference",
+    "NotAligned",
+    "SpeechError",
+    "SpeechUnavailable",
+]
 
 
 class SpeechError(Exception):
@@ -28,6 +36,19 @@ class BadAudio(SpeechError):
 
     status = 400
     code = "bad_audio"
+
+
+class NotAligned(BadAudio):
+    """The audio cannot hold the reference's phones (far shorter, or something else said)."""
+
+    code = "not_aligned"
+
+
+class BadReference(SpeechError):
+    """A pronunciation reference text that cannot be assessed (empty, too long, no words)."""
+
+    status = 422
+    code = "bad_reference"
 
 
 class AudioTooLong(SpeechError):

@@ -1,8 +1,11 @@
-"""``python -m speech.eval wer --data DIR --candidates K [--limit N] [--seed S] [--engine E]``.
+"""Evaluation commands; progress goes to stderr, the last stdout line is one JSON object.
 
-Progress goes to stderr; the last stdout line is one JSON object with
-``utterances``, ``wer_general``, ``wer_state_lm``, ``right_candidate_rate``,
-``false_accept_rate`` and ``rtf`` (plus a few diagnostic keys).
+- ``python -m speech.eval wer --data DIR --candidates K [--limit N] [--seed S] [--engine E]``:
+  ``utterances``, ``wer_general``, ``wer_state_lm``, ``right_candidate_rate``,
+  ``false_accept_rate``, ``rtf`` (plus a few diagnostic keys);
+- ``python -m speech.eval pronunciation --data DIR [--limit N] [--seed S] [--scorer M]``:
+  ``utterances``, ``phone_auc``, ``word_auc``, ``wrong_precision``, ``wrong_recall``,
+  ``true_vs_other_rate``, ``sec_per_utt``.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import json  # noqa: E402
+import random  # noqa: E402
 import sys  # noqa: E402
 
 from speech.asr import create_recognizer  # noqa: E402
@@ -53,7 +57,16 @@ def main(argv: list[str] | None = None) -> int:
     wer.add_argument("--no-general", action="store_true", help="skip the general path")
     wer.add_argument("--engine-opt", action="append", default=[], metavar="KEY=VALUE")
     wer.add_argument("--lm-opt", action="append", default=[], metavar="KEY=VALUE")
+    pron = sub.add_parser("pronunciation", help="mispronunciation detection, controlled errors")
+    pron.add_argument("--data", required=True, help="Kaldi-style dir: text, wav.scp [, utt2spk]")
+    pron.add_argument("--limit", type=int, default=None, help="evaluate a seeded sample of N")
+    pron.add_argument("--seed", type=int, default=0)
+    pron.add_argument("--split", choices=("all", "tune", "test"), default="all")
+    pron.add_argument("--scorer", default="learned", help="learned (default) or gop")
+    pron.add_argument("--scorer-opt", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
+    if args.command == "pronunciation":
+        return _pronunciation(args)
     if args.candidates < 2:
         parser.error("--candidates must be at least 2")
 
@@ -68,6 +81,27 @@ def main(argv: list[str] | None = None) -> int:
     summary = totals.summary(general=not args.no_general)
     summary.update(candidates=args.candidates, split=args.split, seed=args.seed,
                    engine=args.engine)
+    print(json.dumps(summary), flush=True)
+    return 0
+
+
+def _pronunciation(args: argparse.Namespace) -> int:
+    from speech.eval.pronunciation import evaluate as evaluate_pron
+    from speech.eval.pronunciation import trained_speakers
+    from speech.pronunciation.assessor import Assessor, create_scorer
+
+    data = DataDir.load(args.data)
+    assessor = Assessor(create_scorer(args.scorer, **_options(args.scorer_opt)),
+                        recognizer=create_recognizer("pocketsphinx"))
+    seen = trained_speakers(assessor, data)
+    utts = [u for u in select(data, args.split) if u.speaker not in seen]
+    if args.limit is not None and args.limit < len(utts):
+        utts = sorted(random.Random(args.seed).sample(utts, args.limit), key=lambda u: u.id)
+    print(f"{len(utts)} utterances from {args.data} (left out {len(seen)} speakers the scorer "
+          f"was trained on), scorer={args.scorer}", file=sys.stderr, flush=True)
+    summary = evaluate_pron(assessor, data, utts, args.seed).summary()
+    summary.update(scorer=assessor.scorer.name, split=args.split, seed=args.seed,
+                   left_out_speakers=len(seen))
     print(json.dumps(summary), flush=True)
     return 0
 

@@ -1,0 +1,81 @@
+"""The Python API: ``Assessor().assess(pcm, "I would like a coffee")`` → :class:`Assessment`.
+
+The reference's canonical phones come from the recognition lexicon (pocketsphinx's
+CMUdict-derived dictionary, rule-based G2P for unknown words). When the caller
+has no transcript of what was said (the REST route; the WebSocket passes the
+turn's), the assessor recognises the audio itself with a one-sentence state LM
+of the reference — the grammar pass accepts the sentence when the audio carries
+it, the open path transcribes anything else — so omissions and insertions show.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from speech.asr.base import Recognizer, as_pcm16
+from speech.errors import BadReference, NotAligned
+from speech.lm.base import StateLM, normalize
+from speech.lm.lexicon import Lexicon, default_lexicon
+from speech.pronunciation.assess import assemble, unaligned
+from speech.pronunciation.base import Assessment, Scorer
+
+__all__ = ["MAX_REFERENCE_WORDS", "Assessor", "create_scorer", "reference_words"]
+
+MAX_REFERENCE_WORDS = 60
+
+
+def create_scorer(method: str = "learned", **options: Any) -> Scorer:
+    """``"learned"`` (default; ``artefact=PATH``) or ``"gop"`` (pocketsphinx scores alone)."""
+    if method == "learned":
+        from speech.pronunciation.learned import LearnedScorer
+
+        return LearnedScorer(**options)
+    if method == "gop":
+        from speech.pronunciation.gop import GopScorer
+
+        return GopScorer(**options)
+    raise BadReference(f"unknown pronunciation scorer {method!r} (known: learned, gop)")
+
+
+def reference_words(reference: str, lexicon: Lexicon | None = None
+                    ) -> list[tuple[str, tuple[str, ...]]]:
+    """Normalised words with the lexicon's first pronunciation each."""
+    words = normalize(reference).split()
+    if not words:
+        raise BadReference("the reference text has no words")
+    if len(words) > MAX_REFERENCE_WORDS:
+        raise BadReference(f"the reference has {len(words)} words; at most "
+                           f"{MAX_REFERENCE_WORDS} are assessed at once")
+    lexicon = lexicon or default_lexicon()
+    return [(w, tuple(lexicon.lookup(w)[0].split())) for w in words]
+
+
+class Assessor:
+    def __init__(self, scorer: Scorer | None = None, recognizer: Recognizer | None = None,
+                 lexicon: Lexicon | None = None) -> None:
+        self.scorer = scorer or create_scorer()
+        self.recognizer = recognizer
+        self.lexicon = lexicon or default_lexicon()
+
+    def reference_words(self, reference: str) -> list[tuple[str, tuple[str, ...]]]:
+        return reference_words(reference, self.lexicon)
+
+    def recognize(self, pcm: np.ndarray, reference: str) -> str | None:
+        if self.recognizer is None:
+            return None
+        return self.recognizer.recognize(pcm, StateLM.from_sentences([reference])).text
+
+    def assess(self, pcm: np.ndarray, reference: str, recognized: str | None = None,
+               recognize: bool = True) -> Assessment:
+        """Score ``pcm`` (16 kHz mono) against ``reference``; ``recognized`` skips recognition."""
+        pcm = as_pcm16(pcm)
+        words = self.reference_words(reference)
+        if recognized is None and recognize:
+            recognized = self.recognize(pcm, reference)
+        try:
+            alignment, probs = self.scorer.score_phones(pcm, words)
+        except NotAligned:
+            return unaligned(words, normalize(reference), recognized, self.scorer.name)
+        return assemble(alignment, probs, normalize(reference), recognized, self.scorer.name)
