@@ -37,6 +37,7 @@ FAMILIES: dict[str, FamilySpec] = {
                                    "ImageClassifierDeployment", needs_artefacts=True),
     "tts": FamilySpec("serving.deployments.tts", "TtsDeployment"),
     "asr": FamilySpec("serving.deployments.asr", "AsrDeployment"),
+    "pronunciation": FamilySpec("serving.deployments.pronunciation", "PronunciationDeployment"),
 }
 
 

@@ -164,6 +164,13 @@ class ModelClient(ABC):
         lost the stream: recognise the whole utterance with :meth:`recognize`.
         """
 
+    @abstractmethod
+    async def assess_pronunciation(self, pcm: bytes, reference: str,
+                                   recognized: str | None = None) -> dict[str, Any]:
+        """16-bit mono 16 kHz PCM scored against ``reference`` (the shape of
+        :meth:`speech.pronunciation.base.Assessment.to_dict`); ``recognized`` is what
+        the recogniser heard, for omissions and insertions."""
+
     async def prepare_speech(self, sentences: list[str]) -> None:  # noqa: B027
         """Build a state's recognition model ahead of its first turn (best effort)."""
 

@@ -36,6 +36,7 @@ from serving.config import ServingConfig, load_config
 from serving.families.asr import LiveStream, SpeechRecognitionModel
 from serving.families.embeddings import EmbeddingModel
 from serving.families.image_classifier import ImageClassifierModel
+from serving.families.pronunciation import PronunciationModel
 from serving.families.text_classifier import TextClassifierModel
 from serving.families.tts import SpeechSynthesisModel
 from serving.lru import ModelLRU
@@ -45,6 +46,7 @@ __all__ = ["LocalModels"]
 
 T = TypeVar("T")
 EMB, TXT, IMG, TTS, ASR = "embeddings", "text_classifier", "image_classifier", "tts", "asr"
+PRON = "pronunciation"
 
 
 class LocalModels(ModelClient):
@@ -72,6 +74,9 @@ class LocalModels(ModelClient):
         self._partial_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="asr-partial")
         self._asr = SpeechRecognitionModel(asr.engine or "pocketsphinx", asr.engine_options)
         self._streams: OrderedDict[str, LiveStream] = OrderedDict()  # live utterances, LRU
+        pron = self.config.family(PRON)
+        self._pron_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-pron")
+        self._pron = PronunciationModel(pron.engine or "learned", pron.engine_options)
         self._embedder = EmbeddingModel(device=device, threads=emb.threads)
         self._classifier = TextClassifierModel(root, encoder=self._embedder.encoder)
         self._images = ImageClassifierModel(root, device=device, threads=img.threads)
@@ -102,6 +107,7 @@ class LocalModels(ModelClient):
         self._tts_pool.shutdown(wait=False, cancel_futures=True)
         self._asr_pool.shutdown(wait=False, cancel_futures=True)
         self._partial_pool.shutdown(wait=False, cancel_futures=True)
+        self._pron_pool.shutdown(wait=False, cancel_futures=True)
 
     def _ensure(self, family: str) -> None:
         """Load a family's model once (in its worker thread); failures become ModelUnavailable."""
@@ -109,7 +115,7 @@ class LocalModels(ModelClient):
             return
         loader: dict[str, Callable[[], object]] = {
             EMB: self._embedder.load, TXT: self._classifier.load, IMG: self._images.load,
-            TTS: self._tts.load, ASR: self._asr.load}
+            TTS: self._tts.load, ASR: self._asr.load, PRON: self._pron.load}
         try:
             loader[family]()
         except Exception as exc:
@@ -234,9 +240,17 @@ class LocalModels(ModelClient):
 
         await self._call(ASR, lambda: self._run(self._asr_pool, run))
 
+    async def assess_pronunciation(self, pcm: bytes, reference: str,
+                                   recognized: str | None = None) -> dict[str, Any]:
+        def run() -> dict[str, Any]:
+            self._ensure(PRON)
+            return self._pron.assess(pcm, reference, recognized)
+
+        return await self._call(PRON, lambda: self._run(self._pron_pool, run))
+
     async def health(self) -> dict[str, str]:
         out = {}
-        for family in (EMB, TXT, IMG, TTS, ASR):
+        for family in (EMB, TXT, IMG, TTS, ASR, PRON):
             if family in self._load_errors:
                 out[family] = self._load_errors[family]
             elif family == EMB and family not in self._loaded:
@@ -252,4 +266,5 @@ class LocalModels(ModelClient):
             IMG: {"batch_sizes": list(self._image_batcher.sizes), **self._image_heads.stats()},
             TTS: self._tts.stats(),
             ASR: self._asr.stats(),
+            PRON: self._pron.stats(),
         }

@@ -38,6 +38,7 @@ __all__ = ["RayModels", "connect_or_start"]
 
 log = logging.getLogger("parley.serving")
 EMB, TXT, IMG, TTS, ASR = "embeddings", "text_classifier", "image_classifier", "tts", "asr"
+PRON = "pronunciation"
 
 
 class _Retry(Exception):
@@ -228,6 +229,10 @@ class RayModels(ModelClient):
 
     async def prepare_speech(self, sentences: list[str]) -> None:
         await self._call(ASR, "prepare", sentences)
+
+    async def assess_pronunciation(self, pcm: bytes, reference: str,
+                                   recognized: str | None = None) -> dict[str, Any]:
+        return await self._call(PRON, "assess", bytes(pcm), reference, recognized)
 
     async def ping(self, family: str = EMB) -> str:
         """One trivial round trip to a family's replica (health, handle overhead)."""

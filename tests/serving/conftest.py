@@ -127,6 +127,7 @@ def test_overrides(root: Path) -> dict:
                                  "autoscaling": one},
             "tts": {"num_cpus": 0.1, "autoscaling": one},
             "asr": {"num_cpus": 0.3, "timeout_s": 60, "autoscaling": one},
+            "pronunciation": {"num_cpus": 0.1, "timeout_s": 60, "autoscaling": one},
         },
     }
 

@@ -35,7 +35,7 @@ def test_application_binds_every_enabled_family():
     ingress = app._bound_deployment
     assert ingress.name == "gateway"
     bound = {name: dep for name, dep in ingress.init_kwargs.items()}
-    assert set(bound) == {"embeddings", "text_classifier", "tts", "asr"}
+    assert set(bound) == {"embeddings", "text_classifier", "tts", "asr", "pronunciation"}
     settings = bound["embeddings"]._bound_deployment.init_args[0]
     assert settings["max_batch_size"] == 32
 
@@ -59,4 +59,4 @@ def test_serve_config_file_is_valid_and_builds():
     built = build_app({"config": str(root / app.args["config"])})
     families = built._bound_deployment.init_kwargs
     assert set(families) == {"embeddings", "text_classifier", "image_classifier", "tts",
-                             "asr"}
+                             "asr", "pronunciation"}

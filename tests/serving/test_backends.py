@@ -132,7 +132,7 @@ async def test_observer_sees_every_call(backend, serving_config):
 async def test_health_reports_every_family(backend):
     health = await backend.health()
     assert health == {"embeddings": "ok", "text_classifier": "ok", "image_classifier": "ok",
-                      "tts": "ok", "asr": "ok"}
+                      "tts": "ok", "asr": "ok", "pronunciation": "ok"}
 
 
 async def test_deadline_raises_model_timeout(backend, artefact_root):
@@ -175,6 +175,39 @@ async def test_synthesize_bad_requests_are_bad_input(backend):
     assert info.value.status == 400 and info.value.code == "unknown_voice"
     with pytest.raises(BadInput):
         await backend.synthesize("   ")
+
+
+def _learner(utt_id: str) -> bytes:
+    from speech.eval.data import DataDir, read_wav
+    from tests.helpers import SHARED_DATA
+
+    corpus = SHARED_DATA / "speechocean762-train-subset"
+    if not (corpus / "wav.scp").is_file():
+        pytest.skip(f"speechocean762 subset not found at {corpus}")
+    utt = next(u for u in DataDir.load(corpus).utterances if u.id == utt_id)
+    return read_wav(utt.wav).tobytes()
+
+
+async def test_assess_pronunciation_scores_phones_and_finds_miscues(backend):
+    pcm = _learner("000060082")  # "Kate likes lamb."
+    said = await backend.assess_pronunciation(pcm, "Kate likes lamb.", "kate likes lamb")
+    assert [w["word"] for w in said["words"]] == ["kate", "likes", "lamb"]
+    assert [p["phone"] for p in said["words"][0]["phones"]] == ["K", "EY", "T"]
+    assert said["scores"]["completeness"] == 100 and not said["miscues"]
+    other = await backend.assess_pronunciation(pcm, "Where is the station?", "kate likes lamb")
+    assert other["scores"]["overall"] < said["scores"]["overall"]
+    assert {m["type"] for m in other["miscues"]} >= {"omission"}
+    assert (await backend.stats())["pronunciation"]["assessed"] >= 2
+
+
+async def test_assess_pronunciation_bad_requests_are_bad_input(backend):
+    for pcm, reference, code in [(b"\x00" * 3, "hello", "bad_audio"),
+                                 (b"\x00" * 32000, "  ", "bad_reference"),
+                                 (b"\x00" * 32000, "x" * 600, "bad_reference"),
+                                 (b"\x00" * 100, "hello", "bad_audio")]:
+        with pytest.raises(BadInput) as info:
+            await backend.assess_pronunciation(pcm, reference)
+        assert info.value.code == code and 400 <= info.value.status < 500
 
 
 async def test_recognize_hears_a_learner_with_the_state_model(backend):

@@ -13,7 +13,7 @@ from serving.config import load_config
 def test_defaults_describe_every_family():
     config = load_config(environ={})
     assert set(config.families) == {"embeddings", "text_classifier", "image_classifier", "tts",
-                                    "asr"}
+                                    "asr", "pronunciation"}
     emb = config.family("embeddings")
     assert emb.max_batch_size > 1 and emb.autoscaling.min_replicas >= 1
     assert emb.autoscaling.look_back_period_s > 10
