@@ -17,11 +17,12 @@ same session says the same words.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
 from dialog.errors import EmptyUtterance, SessionFinished, StaleSession
-from dialog.lesson import State
+from dialog.lesson import PronunciationCheck, State
 from dialog.machine import CompiledLesson
 from dialog.matching.base import DEFAULT_THRESHOLD, MISSING_ENTITY_CAP, Matcher
 
@@ -56,7 +57,7 @@ class SessionState:
 class TurnResult:
     """What happened on one turn; the server records it and sends ``bot_lines``."""
 
-    outcome: str  # advanced | hint | rephrase | fallback | repeat
+    outcome: str  # advanced | hint | rephrase | fallback | repeat | pronounce
     expectation_id: str | None
     intent: str
     score: float
@@ -80,6 +81,27 @@ def choose_line(variants: list[str], session_id: str, turn: int, state_id: str) 
         return options[0]
     digest = hashlib.blake2b(f"{session_id}|{turn}|{state_id}".encode(), digest_size=8).digest()
     return options[int.from_bytes(digest, "big") % len(options)]
+
+
+def pronunciation_retry(check: PronunciationCheck | None,
+                        assessment: Mapping[str, Any] | None) -> str | None:
+    """The bot's "say it again" line when the key phrase scored below the check, else None."""
+    if check is None or not assessment:
+        return None
+    wanted = [w.strip(".,!?;:\"").lower() for w in check.phrase.split()]
+    words = [w for w in assessment.get("words", ()) if w.get("word") in wanted]
+    if len(words) < len([w for w in wanted if w]):
+        words += [{"accuracy": 0.0, "phones": []}] * (len(wanted) - len(words))
+    score = sum(float(w.get("accuracy", 0.0)) for w in words) / max(1, len(words))
+    if score >= check.min_score:
+        return None
+    phones = [p for w in words for p in w.get("phones", ())]
+    line = check.line.strip() or f"Let's say \u201c{check.phrase}\u201d again."
+    if phones:
+        worst = min(phones, key=lambda p: float(p.get("score", 100.0)))
+        if worst.get("tip"):
+            line += f" Tip for {worst['phone']}: {worst['tip']}"
+    return line
 
 
 def _status_of(state: State) -> str:
@@ -114,9 +136,15 @@ class DialogEngine:
         return replace(state, status=ENDED)
 
     async def turn(
-        self, compiled: CompiledLesson, state: SessionState, text: str
+        self, compiled: CompiledLesson, state: SessionState, text: str,
+        assessment: Mapping[str, Any] | None = None,
     ) -> tuple[SessionState, TurnResult]:
-        """Evaluate one utterance; returns the next session state and what happened."""
+        """Evaluate one utterance; returns the next session state and what happened.
+
+        ``assessment`` is the spoken turn's pronunciation assessment (the API's
+        shape); with it, an expectation's ``pronunciation`` check can hold the
+        learner in the state (outcome ``pronounce``).
+        """
         if state.status != ACTIVE:
             raise SessionFinished(state.session_id)
         if state.lesson_id != compiled.lesson.id or state.state not in compiled.states:
@@ -136,6 +164,12 @@ class DialogEngine:
 
         if best is not None and best.score >= self.threshold:
             exp = compiled.expectations[best.expectation_id]
+            retry = pronunciation_retry(exp.pronunciation, assessment)
+            if retry is not None and state.attempts + 1 < current.max_attempts:
+                attempts = state.attempts + 1
+                return replace(state, attempts=attempts, turn=turn_no), TurnResult(
+                    "pronounce", exp.id, exp.intent, score, entities, current.id, current.id,
+                    [retry], ACTIVE, attempts)
             target = compiled.state(compiled.fire(current.id, exp.id))
             lines = [exp.reply] if exp.reply.strip() else []
             lines.append(choose_line(target.lines, state.session_id, turn_no, target.id))

@@ -14,11 +14,25 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-__all__ = ["Expectation", "Lesson", "State"]
+__all__ = ["Expectation", "Lesson", "PronunciationCheck", "State"]
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
+
+
+class PronunciationCheck(_Strict):
+    """A key phrase a spoken answer must pronounce well enough before the lesson moves on.
+
+    Below ``min_score`` (the phrase's mean word accuracy, 0–100) the bot asks the
+    learner to say it again, with the tip for the worst sound; after the state's
+    ``max_attempts`` tries the lesson moves on anyway. Typed turns are not checked.
+    """
+
+    phrase: str = Field(min_length=1, max_length=200)
+    min_score: float = Field(default=60.0, ge=0, le=100)
+    line: str = Field(default="", max_length=500,
+                      description="what the bot says first; default: Let's say “<phrase>” again.")
 
 
 class Expectation(_Strict):
@@ -32,6 +46,7 @@ class Expectation(_Strict):
     patterns: list[str] = []
     entities: list[str] = []
     reply: str = ""
+    pronunciation: PronunciationCheck | None = None
 
 
 class State(_Strict):
