@@ -9,6 +9,7 @@ state then goes to the session store, which is what the next turn reads.
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import secrets
 import time
@@ -67,7 +68,10 @@ class PlayService:
             return row
         raise NotFound(f"no session {session_id!r}")  # 404, not 403: don't confirm it exists
 
-    async def turn(self, row: PlaySession, text: str, transport: str) -> TurnOut:
+    async def turn(self, row: PlaySession, text: str, transport: str,
+                   assessing: asyncio.Task | None = None) -> TurnOut:
+        """Play one learner turn. ``assessing`` is a spoken turn's pronunciation assessment
+        in flight: awaited only when the state checks a key phrase's pronunciation."""
         started = time.perf_counter()
         window = await self.store.incr_window(f"rate:turn:{row.id}", 60)
         if window > self.settings.turn_rate_per_min:
@@ -75,7 +79,12 @@ class PlayService:
         async with self.store.lock(row.id):
             state = await self.live(row.id)
             compiled = await self.lessons.compiled(state.lesson_id, state.version)
-            new_state, result = await self.engine.turn(compiled, state, text)
+            assessment = None
+            if assessing is not None and any(
+                    e.pronunciation for e in compiled.state(state.state).expects):
+                found = await asyncio.shield(assessing)
+                assessment = found.model_dump(mode="json") if found is not None else None
+            new_state, result = await self.engine.turn(compiled, state, text, assessment)
             turn = _turn_row(row.id, new_state.turn, text, result)
             await self.journal.record(new_state, turn)
             await self._remember(new_state, result.bot_lines)

@@ -115,7 +115,9 @@ class TurnIn(Strict):
 class TurnOut(BaseModel):
     index: int
     text: str
-    outcome: str = Field(description="advanced | hint | rephrase | fallback | repeat")
+    outcome: str = Field(description="advanced | hint | rephrase | fallback | repeat | "
+                         "pronounce (the key phrase needs saying again, see lesson "
+                         "expectations' pronunciation check)")
     expectation_id: str | None
     intent: str
     score: float
@@ -146,9 +148,110 @@ class RecognitionOut(BaseModel):
     words: list[WordOut]
 
 
+class PhoneScoreOut(BaseModel):
+    phone: str = Field(description="ARPAbet phone of the reference (US English, no stress)")
+    start: float = Field(description="seconds from the start of the audio")
+    end: float
+    score: float = Field(ge=0, le=100, description="100 x P(said as the reference asks)")
+    label: str = Field(description="correct (>= 70), accented (>= 40) or wrong")
+    tip: str = Field(description="how to articulate the phone")
+    minimal_pair: str | None = Field(None, description="practice words for a wrong phone")
+
+
+class WordScoreOut(BaseModel):
+    word: str
+    start: float
+    end: float
+    accuracy: float = Field(ge=0, le=100, description="mean of the phone scores and the worst")
+    label: str = Field(description="correct, accented, wrong or omitted")
+    phones: list[PhoneScoreOut]
+
+
+class MiscueOut(BaseModel):
+    type: str = Field(description="omission, insertion or mispronunciation")
+    word: str
+    index: int | None = Field(description="position in the reference; null for an insertion")
+    heard: str | None = Field(None, description="the word recognised instead, when one was")
+
+
+class FluencyOut(BaseModel):
+    speech_rate_wpm: float
+    articulation_rate_pps: float = Field(description="phones per second of speaking time")
+    pauses: int = Field(description="silences of 0.3 s or more between words")
+    pause_seconds: float
+    longest_pause_s: float
+    hesitations: int = Field(description="filler words and repeated words")
+
+
+class ScoresOut(BaseModel):
+    accuracy: float = Field(ge=0, le=100)
+    fluency: float = Field(ge=0, le=100)
+    completeness: float = Field(ge=0, le=100, description="share of reference words said")
+    overall: float = Field(ge=0, le=100, description="0.6 accuracy + 0.2 fluency + 0.2 "
+                           "completeness")
+
+
+class AssessmentOut(BaseModel):
+    """One utterance scored against a reference text, phone by phone (the same shape on the
+    REST API, in the WebSocket ``pronunciation`` message and from the Python API)."""
+
+    reference: str
+    recognized: str | None = Field(description="what the recogniser heard (miscues compare it)")
+    scores: ScoresOut
+    fluency: FluencyOut
+    words: list[WordScoreOut]
+    miscues: list[MiscueOut]
+    scorer: str
+
+
+class PhonemeProgressOut(BaseModel):
+    phone: str
+    count: int = Field(description="times the phone was assessed (latest 200 assessments)")
+    mean_score: float
+    wrong_rate: float
+
+
+class TrendOut(BaseModel):
+    latest: float | None
+    mean: float | None
+    slope: float = Field(description="least-squares change per assessment over the recent ones")
+    recent: list[float] = Field(description="the latest (up to 20) values, oldest first")
+
+
+class LearnerProgressOut(BaseModel):
+    learner_id: str
+    assessments: int
+    sessions: int
+    lessons_completed: int = Field(description="distinct lessons with a completed session")
+    phonemes: list[PhonemeProgressOut]
+    weakest: list[str] = Field(description="lowest smoothed mean score first")
+    accuracy: TrendOut
+    fluency: TrendOut
+    speech_rate_wpm: TrendOut
+    words_used: int = Field(description="distinct words in the learner's turns and assessed "
+                            "speech: a vocabulary size estimate")
+
+
+class PracticeWordOut(BaseModel):
+    word: str
+    phones: list[str]
+    targets: list[str] = Field(description="the weak phonemes the word contains")
+
+
+class PracticeOut(BaseModel):
+    learner_id: str
+    weak_phonemes: list[str]
+    words: list[PracticeWordOut]
+    lesson: dict[str, Any] = Field(description="a drill lesson document (POST it to "
+                                   "/v1/lessons to play it)")
+
+
 class SpokenTurnOut(BaseModel):
     recognition: RecognitionOut
     turn: TurnOut
+    pronunciation: AssessmentOut | None = Field(
+        None, description="the utterance scored against the expected answer it matched (or "
+        "against what was heard); null when it could not be assessed or assessment is off")
 
 
 class Progress(BaseModel):

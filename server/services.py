@@ -16,6 +16,7 @@ from server.db.migrate import upgrade_async
 from server.lessons import LessonService
 from server.observability import Metrics
 from server.play import PlayService
+from server.progress import ProgressService
 from server.settings import Settings
 from server.speech import SpeechService
 from server.store import create_store
@@ -40,6 +41,7 @@ class Services:
     lessons: LessonService
     play: PlayService
     speech: SpeechService
+    progress: ProgressService
     owns_models: bool = True
 
     async def close(self) -> None:
@@ -67,9 +69,11 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
     dialog = (DialogEngine(matcher, settings.match_threshold) if settings.match_threshold
               else DialogEngine(matcher))
     play = PlayService(db, store, lessons, dialog, settings, metrics)
+    progress = ProgressService(db)
     services = Services(settings, metrics, engine, db, store, models, tenants,
                         KeyResolver(settings.admin_key, tenants.lookup), lessons, play,
-                        SpeechService(settings, models, play, lessons), owns_models)
+                        SpeechService(settings, models, play, lessons, progress), progress,
+                        owns_models)
     if settings.seed_builtin:
         changed = await lessons.seed_builtin()
         if changed:

@@ -46,5 +46,7 @@ class Settings(BaseSettings):
         1000, ge=100, description="new speech between two partial transcripts")
     max_audio_upload_bytes: int = Field(
         8 * 1024 * 1024, description="largest WAV upload of an HTTP spoken turn")
+    pronunciation: bool = Field(
+        True, description="score every spoken turn phone by phone (the pronunciation family)")
     seed_builtin: bool = Field(True, description="seed the built-in lessons at start-up")
     migrate_on_start: bool = Field(True, description="run Alembic upgrade at start-up")

@@ -3,7 +3,10 @@
 Both transports end in :meth:`SpeechService.spoken_turn`: the recogniser (a model
 family, so it runs in Ray Serve or the local thread pool) hears the utterance
 with the language model of the session's current dialog state, and the text it
-heard takes the same path as a typed turn. A WebSocket connection owns a
+heard takes the same path as a typed turn. The pronunciation family scores the
+same audio against the expected answer it matched (or, when the learner said
+something else, against what was heard) while the dialog moves on, so the
+assessment costs the reply nothing. A WebSocket connection owns a
 :class:`Listener`: the real-time guard and the endpointer (VAD) that cut its
 frame stream into utterances. The VAD runs in one shared worker thread, never on
 the event loop (0.3 ms of CPU per 32 ms chunk would add up across sockets).
@@ -21,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from server.errors import ApiError
-from server.schemas import RecognitionOut, SpokenTurnOut
+from server.schemas import AssessmentOut, RecognitionOut, SpokenTurnOut
 from serving.base import ServingError
+from speech.asr.match import match
 from speech.audio import RealTimeGuard, check_frame
 from speech.endpoint import EndpointConfig, Endpointer, SpeechEnded, SpeechStarted
 
@@ -55,8 +59,10 @@ class LiveUtterance:
 class SpeechService:
     """What every spoken turn shares: the VAD model, its thread, state LMs to prepare."""
 
-    def __init__(self, settings: Any, models: Any, play: Any, lessons: Any) -> None:
+    def __init__(self, settings: Any, models: Any, play: Any, lessons: Any,
+                 progress: Any = None) -> None:
         self.settings, self.models, self.play, self.lessons = settings, models, play, lessons
+        self.progress = progress
         self._vad: Any = None
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="vad")
         self._prepared: set[tuple[str, int]] = set()
@@ -98,10 +104,34 @@ class SpeechService:
         self.prepare_lesson(compiled)
         return compiled.expected_sentences(state.state)
 
-    async def recognize(self, row: Any, pcm: np.ndarray) -> dict[str, Any]:
-        """The whole utterance in one call, with the current state's model."""
-        sentences = await self.expected(row)
+    async def recognize(self, pcm: np.ndarray, sentences: list[str]) -> dict[str, Any]:
+        """The whole utterance in one call, with the state's expected answers as its model."""
         return await self.models.recognize(pcm.astype("<i2").tobytes(), sentences or None)
+
+    async def assess(self, pcm: np.ndarray, reference: str,
+                     recognized: str | None) -> AssessmentOut:
+        out = await self.models.assess_pronunciation(pcm.astype("<i2").tobytes(), reference,
+                                                     recognized)
+        return AssessmentOut.model_validate(out)
+
+    async def _assess_turn(self, row: Any, pcm: np.ndarray, heard: RecognitionOut,
+                           sentences: list[str]) -> AssessmentOut | None:
+        """The turn's assessment (kept for the learner's progress when the session names
+        one), or None: a turn never fails for its pronunciation score."""
+        if heard.expected:
+            reference = heard.text
+        else:
+            found = match(heard.text, sentences) if sentences else None
+            reference = found.candidate if found is not None and found.accepted else heard.text
+        try:
+            assessed = await self.assess(pcm, reference, heard.text)
+            if self.progress is not None and row.learner_id:
+                await self.progress.record(row.tenant_id, row.learner_id, row.id, "turn",
+                                           assessed)
+            return assessed
+        except Exception as exc:  # noqa: BLE001 - logged; the learner still gets the reply
+            log.info("pronunciation not assessed: %s", exc)
+            return None
 
     async def check_speech(self, pcm: np.ndarray) -> None:
         """Refuse an upload in which the VAD hears no speech (recognisers hallucinate on it)."""
@@ -136,7 +166,8 @@ class SpeechService:
         live.sent += chunk.size
         return out.get("text") or ""
 
-    async def _final(self, row: Any, pcm: np.ndarray, live: LiveUtterance | None) -> dict:
+    async def _final(self, pcm: np.ndarray, sentences: list[str],
+                     live: LiveUtterance | None) -> dict:
         if live is not None:
             if live.task is not None:
                 await asyncio.gather(live.task, return_exceptions=True)
@@ -148,17 +179,35 @@ class SpeechService:
                         live.sent, True)
                 except ServingError as exc:
                     log.info("live recognition lost, recognising the whole utterance: %s", exc)
-        return await self.recognize(row, pcm)
+        return await self.recognize(pcm, sentences)
 
     async def spoken_turn(self, row: Any, pcm: np.ndarray, transport: str,
-                          live: LiveUtterance | None = None) -> SpokenTurnOut:
-        """Recognise an utterance and play it as the learner's turn."""
-        heard = RecognitionOut.model_validate(await self._final(row, pcm, live))
+                          live: LiveUtterance | None = None
+                          ) -> tuple[SpokenTurnOut, asyncio.Task | None]:
+        """Recognise an utterance and play it as the learner's turn.
+
+        Returns the turn and the task of its pronunciation assessment (None when
+        assessment is off), started before the dialog moves so both run at once.
+        """
+        if live is not None and live.sentences is not None:
+            sentences = live.sentences
+        else:
+            sentences = await self.expected(row)
+        heard = RecognitionOut.model_validate(await self._final(pcm, sentences, live))
         if not heard.text.strip():
             raise ApiError("no words were recognised in the audio; speak a little louder "
                            "or closer to the microphone", status=422, code="no_speech")
-        turn = await self.play.turn(row, heard.text, transport)
-        return SpokenTurnOut(recognition=heard, turn=turn)
+        assessing = None
+        if self.settings.pronunciation:
+            assessing = asyncio.get_running_loop().create_task(
+                self._assess_turn(row, pcm, heard, sentences))
+        try:
+            turn = await self.play.turn(row, heard.text, transport, assessing)
+        except BaseException:
+            if assessing is not None:
+                assessing.cancel()
+            raise
+        return SpokenTurnOut(recognition=heard, turn=turn), assessing
 
     def prepare_lesson(self, compiled: Any) -> None:
         """Build every state's recognition model in the background, once per version."""

@@ -224,13 +224,18 @@ async def _spoken_turn(conn: _Conn, event: SpeechEnded, utterance: int, msg_id: 
     if previous is not None:
         await asyncio.gather(previous, return_exceptions=True)
     try:
-        out = await conn.services.speech.spoken_turn(conn.row, event.audio, "websocket-audio",
-                                                     live)
+        out, assessing = await conn.services.speech.spoken_turn(
+            conn.row, event.audio, "websocket-audio", live)
         await conn.send({"type": "transcript", "id": msg_id, "utterance": utterance,
                          **out.recognition.model_dump(mode="json")})
         await conn.send({"type": "turn", "id": msg_id, "utterance": utterance,
                          "turn": out.turn.model_dump(mode="json")})
         await _speak(conn, out.turn.bot_lines, msg_id)
+        if assessing is not None:
+            assessed = await assessing
+            await conn.send({"type": "pronunciation", "id": msg_id, "utterance": utterance,
+                             "assessment": assessed.model_dump(mode="json") if assessed
+                             else None})
     except (WebSocketDisconnect, asyncio.CancelledError):
         raise
     except Exception as exc:

@@ -162,3 +162,29 @@ class Turn(SQLModel, table=True):
     entities: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(default="active", sa_column_kwargs={"server_default": "active"})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class AssessmentRecord(SQLModel, table=True):
+    """One utterance's pronunciation assessment, kept for the learner's progress.
+
+    ``phones`` holds ``{phone: [count, score_sum, wrong]}`` of the utterance, so a
+    learner's running accuracy per phoneme is a sum over rows, not a re-analysis.
+    """
+
+    __tablename__ = "assessments"
+    __table_args__ = (Index("ix_assessments_learner", "tenant_id", "learner_id", "id"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    tenant_id: str | None = None
+    learner_id: str
+    session_id: str | None = None
+    source: str  # "turn" (a spoken turn) or "api" (POST /v1/pronunciation/assess)
+    reference: str
+    accuracy: float
+    fluency: float
+    completeness: float
+    overall: float
+    speech_rate_wpm: float
+    phones: dict[str, list[float]] = Field(default_factory=dict, sa_type=JSON)
+    words: list[str] = Field(default_factory=list, sa_type=JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -59,14 +59,17 @@ async def post_turn(call: Call) -> TurnOut:
 async def post_audio_turn(call: Call) -> SpokenTurnOut:
     row = await _session(call)
     settings = call.services.settings
-    audio = await _audio_body(call.request, settings.max_audio_upload_bytes)
+    audio = await audio_body(call.request, settings.max_audio_upload_bytes)
     pcm = await asyncio.to_thread(decode_wav, audio, max_seconds=settings.max_utterance_s)
     samples = np.round(pcm * 32767.0).astype(np.int16)
     await call.services.speech.check_speech(samples)
-    return await call.services.speech.spoken_turn(row, samples, "http-audio")
+    out, assessing = await call.services.speech.spoken_turn(row, samples, "http-audio")
+    if assessing is not None:
+        out.pronunciation = await assessing
+    return out
 
 
-async def _audio_body(request, limit: int) -> bytes:
+async def audio_body(request, limit: int) -> bytes:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if not (ctype.startswith("audio/") or ctype == "application/octet-stream"):
         raise ApiError(f"send the audio file itself with an audio/* Content-Type (got "

@@ -37,14 +37,15 @@ def _utt(corpus: DataDir, uid: str):
     return next(u for u in corpus.utterances if u.id == uid)
 
 
-def _lesson(corpus: DataDir, truths: list[str]) -> dict:
+def _lesson(corpus: DataDir, truths: list[str], check: dict | None = None) -> dict:
     others = sorted({normalize(u.text) for u in corpus.utterances} - set(truths))[::40][:8]
     ids = {name: str(uuid.uuid4()) for name in ("read", "done")}
     return {"id": "reading", "title": "Read aloud", "mission": "Read a sentence aloud",
             "initial": ids["read"], "states": [
                 {"id": ids["read"], "name": "read", "lines": ["Please read your sentence."],
                  "expects": [{"id": str(uuid.uuid4()), "target": ids["done"], "intent": "read",
-                              "examples": [*truths, *others]}]},
+                              "examples": [*truths, *others],
+                              **({"pronunciation": check} if check else {})}]},
                 {"id": ids["done"], "name": "done", "lines": ["Well read, thank you!"],
                  "kind": "goal"}]}
 
@@ -93,6 +94,7 @@ def test_streamed_recording_gives_partials_transcript_next_line_and_audio(
             seen.append(ws.receive_json())
             assert seen[-1]["type"] != "error", seen[-1]
         wav = ws.receive_bytes()
+        assessed = ws.receive_json()  # the pronunciation comes after the reply
     kinds = [m["type"] for m in seen]
     assert kinds[0] == "speech_started" and "speech_ended" in kinds
     partials = [m for m in seen if m["type"] == "partial"]
@@ -112,6 +114,19 @@ def test_streamed_recording_gives_partials_transcript_next_line_and_audio(
     assert header["text"] == turn["bot_lines"][header["line"]] and header["bytes"] == len(wav)
     audio, rate = sf.read(io.BytesIO(wav))
     assert rate > 8000 and len(audio) / rate > 0.5 and np.abs(audio).max() > 0.05
+    assert assessed["type"] == "pronunciation" and assessed["utterance"] == 1, assessed
+    _check_assessment(assessed["assessment"], transcript["text"])
+
+
+def _check_assessment(found: dict, heard: str) -> None:
+    """A turn's assessment: the matched expected answer, scored phone by phone."""
+    assert found["recognized"] == heard and _wer(found["reference"], heard) <= 0.34
+    assert [w["word"] for w in found["words"]] == found["reference"].split()
+    phones = [p for w in found["words"] for p in w["phones"]]
+    assert phones and all(0 <= p["score"] <= 100 and p["tip"] for p in phones)
+    assert all(p["label"] in ("correct", "accented", "wrong") for p in phones)
+    assert set(found["scores"]) == {"accuracy", "fluency", "completeness", "overall"}
+    assert found["scores"]["completeness"] > 50 and found["fluency"]["speech_rate_wpm"] > 20
 
 
 def test_push_to_talk_and_bad_audio_keep_the_session(client, reading, corpus):
@@ -172,6 +187,32 @@ def test_http_audio_turn_resamples_and_downmixes(client, reading, corpus):
     assert resp.status_code == 200, resp.text
     body = resp.json()
     assert _wer(utt.text, body["recognition"]["text"]) <= 0.2, body["recognition"]
+    _check_assessment(body["pronunciation"], body["recognition"]["text"])
     assert body["turn"]["outcome"] == "advanced" and body["turn"]["status"] == "completed"
     detail = client.get(f"/v1/sessions/{session['id']}", headers=auth).json()
     assert [t["text"] for t in detail["transcript"]] == [body["recognition"]["text"]]
+
+
+def test_a_pronunciation_check_asks_again_and_progress_keeps_the_turn(client, corpus):
+    utt = _utt(corpus, HTTP_UTT)
+    tenant = new_tenant(client, "strict teachers")
+    truth = normalize(utt.text)
+    doc = _lesson(corpus, [truth], check={"phrase": truth.split()[-1], "min_score": 100})
+    created = client.post("/v1/lessons", json={"document": doc}, headers=tenant["headers"])
+    assert created.status_code == 201, created.text
+    session = client.post("/v1/sessions", json={"lesson_id": created.json()["id"],
+                                                "learner_id": "li"},
+                          headers=tenant["headers"]).json()
+    audio = io.BytesIO()
+    sf.write(audio, read_wav(utt.wav), 16000, format="WAV", subtype="PCM_16")
+    resp = client.post(f"/v1/sessions/{session['id']}/audio-turns", content=audio.getvalue(),
+                       headers={**tenant["headers"], "Content-Type": "audio/wav"})
+    assert resp.status_code == 200, resp.text
+    body = resp.json()
+    # nobody scores 100: the bot asks for the key phrase again, with a tip for its worst sound
+    assert body["turn"]["outcome"] == "pronounce" and body["turn"]["state_after"] == \
+        body["turn"]["state_before"]
+    assert "again" in body["turn"]["bot_lines"][0] and "Tip for" in body["turn"]["bot_lines"][0]
+    progress = client.get("/v1/learners/li/progress", headers=tenant["headers"]).json()
+    assert progress["assessments"] == 1 and progress["sessions"] == 1
+    assert progress["words_used"] >= len(set(truth.split()))

@@ -24,7 +24,8 @@ from server.db.migrate import (
     upgrade_async,
 )
 
-TABLES = {"tenants", "api_keys", "lessons", "lesson_versions", "learners", "sessions", "turns"}
+TABLES = {"tenants", "api_keys", "lessons", "lesson_versions", "learners", "sessions", "turns",
+          "assessments"}
 HEAD = ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
@@ -68,11 +69,15 @@ async def test_migrations(database_url: str) -> None:
     assert await _tables(database_url) >= TABLES
     assert await _drift(database_url) == []  # migrations describe exactly the models
 
-    await downgrade_async(database_url, "-1")  # one step: 0002 adds turns.status
+    await downgrade_async(database_url, "-1")  # one step: 0003 adds assessments
+    assert await current_async(database_url) == "0002"
+    assert "assessments" not in await _tables(database_url)
+    await downgrade_async(database_url, "-1")  # 0002 adds turns.status
     assert await current_async(database_url) == "0001"
     assert "status" not in await _columns(database_url, "turns")
     await upgrade_async(database_url)
     assert "status" in await _columns(database_url, "turns")
+    assert "assessments" in await _tables(database_url)
 
     await downgrade_async(database_url, "base")
     assert not TABLES & await _tables(database_url)
