@@ -13,12 +13,15 @@ ends the utterance the way the learner's client would:
   (its trailing-silence setting, 900 ms by default, is part of the latency).
 
 End of speech (EOS) is when the last frame of the recording was sent. Measured at
-the client: EOS → ``transcript`` (final) and EOS → ``turn`` (the dialog's reply).
+the client: EOS → ``transcript`` (final), EOS → ``turn`` (the dialog's reply) and
+EOS → ``pronunciation`` (the turn's assessment; ``--no-pronunciation`` when the
+server runs with ``PARLEY_PRONUNCIATION=false``).
 
     python -m loadtests.spoken_turns --streams 8 --data DIR [--host URL] [--mode vad]
 
 Last line: {"streams", "turns", "eos_to_final_p50_ms", "eos_to_final_p95_ms",
-"eos_to_reply_p50_ms", "eos_to_reply_p95_ms", "eos_to_reply_p99_ms", "errors", ...}
+"eos_to_reply_p50_ms", "eos_to_reply_p95_ms", "eos_to_reply_p99_ms",
+"eos_to_assessment_p50_ms", "eos_to_assessment_p95_ms", "errors", ...}
 """
 
 from __future__ import annotations
@@ -82,17 +85,21 @@ async def one_stream(http: httpx.AsyncClient, base: str, headers: dict, lesson_i
             silence = bytes(FRAME * 2)
             if args.mode == "ptt":
                 await ws.send(json.dumps({"type": "audio_end"}))
-            final = await _until_reply(ws, eos, silence if args.mode == "vad" else None, out)
+            final = await _until_reply(ws, eos, silence if args.mode == "vad" else None, out,
+                                       args.pronunciation)
             if final:
                 out["final"].append(final[0])
                 out["reply"].append(final[1])
+                if final[2] is not None:
+                    out["assessment"].append(final[2])
             await asyncio.sleep(rng.uniform(0.5, 1.5))  # the learner reads the reply
 
 
-async def _until_reply(ws, eos: float, silence: bytes | None,
-                       out: dict[str, list]) -> tuple[float, float] | None:
-    """Read messages (sending silence frames in vad mode) until the turn arrives."""
-    final_ms = None
+async def _until_reply(ws, eos: float, silence: bytes | None, out: dict[str, list],
+                       assessed: bool) -> tuple[float, float, float | None] | None:
+    """Read messages (sending silence frames in vad mode) until the turn and the
+    pronunciation assessment arrived: (EOS→final, EOS→reply, EOS→assessment) in ms."""
+    final_ms = reply_ms = None
     next_frame = eos
     while True:
         timeout = 0.1 if silence is not None else 30.0
@@ -116,7 +123,14 @@ async def _until_reply(ws, eos: float, silence: bytes | None,
             final_ms = (time.perf_counter() - eos) * 1000
         elif msg["type"] == "turn":
             reply_ms = (time.perf_counter() - eos) * 1000
-            return (final_ms if final_ms is not None else reply_ms), reply_ms
+            if final_ms is None:
+                final_ms = reply_ms
+            if not assessed:
+                return final_ms, reply_ms, None
+        elif msg["type"] == "pronunciation" and reply_ms is not None:
+            if msg["assessment"] is None:
+                out["errors"].append("not_assessed")
+            return final_ms, reply_ms, (time.perf_counter() - eos) * 1000
         elif msg["type"] == "error":
             out["errors"].append(msg["error"]["code"])
             if msg.get("utterance") is not None:
@@ -128,7 +142,7 @@ async def run(base: str, args: argparse.Namespace) -> dict:
     pool = sorted({normalize(u.text) for u in data.utterances} - {""})
     rng = random.Random(args.seed)
     picked = rng.sample(list(data.utterances), args.streams * args.turns)
-    out: dict[str, list] = {"final": [], "reply": [], "errors": []}
+    out: dict[str, list] = {"final": [], "reply": [], "assessment": [], "errors": []}
     async with httpx.AsyncClient(timeout=120) as http:
         admin = {"Authorization": f"Bearer {ADMIN_KEY}"}
         tenant = await http.post(f"{base}/v1/admin/tenants", json={"name": "bench"},
@@ -155,6 +169,8 @@ async def run(base: str, args: argparse.Namespace) -> dict:
         "eos_to_reply_p50_ms": round(percentile(out["reply"], 50), 1),
         "eos_to_reply_p95_ms": round(percentile(out["reply"], 95), 1),
         "eos_to_reply_p99_ms": round(percentile(out["reply"], 99), 1),
+        "eos_to_assessment_p50_ms": round(percentile(out["assessment"], 50), 1),
+        "eos_to_assessment_p95_ms": round(percentile(out["assessment"], 95), 1),
         "errors": len(out["errors"]),
         "error_kinds": sorted(set(out["errors"]))[:5],
         "mode": args.mode,
@@ -175,6 +191,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--warmup-s", type=float, default=10.0,
                         help="wait after publishing the lesson")
+    parser.add_argument("--no-pronunciation", dest="pronunciation", action="store_false",
+                        help="do not wait for the assessment (a server that does not assess)")
     args = parser.parse_args()
     with server(args.host, {"PARLEY_ADMIN_KEY": ADMIN_KEY}) as (base, _pid):
         print(f"{args.streams} streams x {args.turns} recordings ({args.mode}) against {base}",
