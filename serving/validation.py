@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from nlu.model_ids import InvalidModelId, validate_model_id
 from serving.base import BadInput
 
-__all__ = ["check_images", "check_model_id", "check_texts", "check_top_k"]
+__all__ = ["check_images", "check_model_id", "check_pcm", "check_texts", "check_top_k"]
 
 MAX_TEXTS = 1024
 MAX_TEXT_CHARS = 20_000
@@ -59,3 +61,12 @@ def check_images(model: str, images: Any) -> list[bytes]:
                            "bad_image")
         out.append(bytes(data))
     return out
+
+
+def check_pcm(model: str, pcm: Any, max_seconds: float) -> np.ndarray:
+    """16-bit little-endian mono PCM bytes at 16 kHz → int16 samples."""
+    if not isinstance(pcm, bytes | bytearray) or len(pcm) % 2:
+        raise BadInput(model, "audio must be 16-bit PCM bytes (an even length)", "bad_audio")
+    if len(pcm) > max_seconds * 32_000:
+        raise BadInput(model, f"audio longer than {max_seconds:g} s", "audio_too_long")
+    return np.frombuffer(bytes(pcm), dtype="<i2").astype(np.int16)

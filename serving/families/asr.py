@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from serving.base import BadInput, ModelUnavailable
+from serving.validation import check_pcm
 
 __all__ = ["MAX_SENTENCES", "LiveStream", "SpeechRecognitionModel"]
 
@@ -117,12 +118,7 @@ class SpeechRecognitionModel:
     def _check(self, pcm: Any, sentences: Any) -> tuple[np.ndarray, Any]:
         from speech.lm import StateLM
 
-        if not isinstance(pcm, bytes | bytearray) or len(pcm) % 2:
-            raise BadInput(self.family, "audio must be 16-bit PCM bytes (an even length)",
-                           "bad_audio")
-        if len(pcm) > self.max_seconds * 32_000:
-            raise BadInput(self.family, f"utterance longer than {self.max_seconds:g} s",
-                           "audio_too_long")
+        samples = check_pcm(self.family, pcm, self.max_seconds)
         lm = None
         if sentences is not None:
             if (not isinstance(sentences, list) or len(sentences) > MAX_SENTENCES
@@ -133,7 +129,7 @@ class SpeechRecognitionModel:
                 lm = StateLM.from_sentences(sentences)
             except ValueError:
                 lm = None  # nothing speakable expected: recognise with the general model
-        return np.frombuffer(bytes(pcm), dtype="<i2").astype(np.int16), lm
+        return samples, lm
 
     def stats(self) -> dict[str, Any]:
         return {"engine": self.engine, **self.counts}

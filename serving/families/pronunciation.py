@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from serving.base import BadInput, ModelUnavailable
+from serving.validation import check_pcm
 
 __all__ = ["MAX_REFERENCE_CHARS", "PronunciationModel"]
 
@@ -55,18 +56,12 @@ class PronunciationModel:
                ) -> dict[str, Any]:
         from speech.errors import SpeechError
 
-        if not isinstance(pcm, bytes | bytearray) or len(pcm) % 2:
-            raise BadInput(self.family, "audio must be 16-bit PCM bytes (an even length)",
-                           "bad_audio")
-        if len(pcm) > self.max_seconds * 32_000:
-            raise BadInput(self.family, f"audio longer than {self.max_seconds:g} s",
-                           "audio_too_long")
+        samples = check_pcm(self.family, pcm, self.max_seconds)
         if not isinstance(reference, str) or len(reference) > MAX_REFERENCE_CHARS:
             raise BadInput(self.family, f"reference: a string of at most {MAX_REFERENCE_CHARS} "
                            "characters", "bad_reference")
         if recognized is not None and not isinstance(recognized, str):
             raise BadInput(self.family, "recognized must be a string")
-        samples = np.frombuffer(bytes(pcm), dtype="<i2").astype(np.int16)
         assessor = self.load()._assessor
         try:
             result = assessor.assess(samples, reference, recognized, recognize=False)
