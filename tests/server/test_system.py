@@ -49,6 +49,15 @@ def test_openapi_document_is_generated_from_the_models(client):
     assert schema["properties"]["text"]["maxLength"] == 2000
     assert "Lesson" in doc["components"]["schemas"]
     assert "404" in turn_op["responses"]
+    # the pronunciation assessment's one shape, documented where it is answered
+    assess = doc["paths"]["/v1/pronunciation/assess"]["post"]
+    assert {p["name"] for p in assess["parameters"]} >= {"reference", "learner_id"}
+    shape = doc["components"]["schemas"]["AssessmentOut"]
+    assert set(shape["properties"]) == {"reference", "recognized", "scores", "fluency", "words",
+                                        "miscues", "scorer"}
+    assert "PhoneScoreOut" in doc["components"]["schemas"]
+    spoken = doc["components"]["schemas"]["SpokenTurnOut"]["properties"]["pronunciation"]
+    assert "AssessmentOut" in str(spoken)
     page = client.get("/docs")
     assert page.status_code == 200 and "openapi.json" in page.text
 
