@@ -59,3 +59,12 @@ def test_unknown_family_names_the_known_ones():
 def test_missing_file_is_a_clear_error(tmp_path: Path):
     with pytest.raises(FileNotFoundError, match="nope.yaml"):
         load_config(tmp_path / "nope.yaml", environ={})
+
+
+def test_default_replicas_fit_a_two_cpu_machine():
+    """Every family's minimum replicas must schedule on 2 logical CPUs (the laptop and CI
+    machine): a replica Ray cannot place keeps the application from ever being ready."""
+    config = load_config(environ={})
+    wanted = sum(f.num_cpus * f.autoscaling.min_replicas
+                 for f in config.families.values() if f.enabled)
+    assert 1.0 < wanted <= 2.0 + 1e-9, wanted
