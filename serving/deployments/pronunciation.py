@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from ray import serve
@@ -11,6 +12,8 @@ from serving.families.pronunciation import PronunciationModel
 
 __all__ = ["PronunciationDeployment"]
 
+_NICE = 10
+
 
 @serve.deployment(name="pronunciation")
 class PronunciationDeployment(ReplicaBase):
@@ -18,6 +21,13 @@ class PronunciationDeployment(ReplicaBase):
 
     def __init__(self, settings: dict[str, Any]) -> None:
         super().__init__(settings)
+        import torch
+
+        # tiny matrices: more threads only spin and take CPU from the recognisers
+        torch.set_num_threads(self.settings.threads)
+        # the assessment arrives after the reply anyway: on a busy CPU the recognisers,
+        # whose results the learner is waiting for, go first
+        os.nice(_NICE)
         self._model = PronunciationModel(self.settings.engine or "learned",
                                          self.settings.engine_options).load()
 
