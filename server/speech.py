@@ -6,7 +6,7 @@ with the language model of the session's current dialog state, and the text it
 heard takes the same path as a typed turn. The pronunciation family scores the
 same audio against the expected answer it matched (or, when the learner said
 something else, against what was heard) while the dialog moves on, so the
-assessment costs the reply nothing. A WebSocket connection owns a
+reply never waits for it (they only share the CPU). A WebSocket connection owns a
 :class:`Listener`: the real-time guard and the endpointer (VAD) that cut its
 frame stream into utterances. The VAD runs in one shared worker thread, never on
 the event loop (0.3 ms of CPU per 32 ms chunk would add up across sockets).
