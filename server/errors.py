@@ -68,7 +68,7 @@ class RateLimited(ApiError):
     status, code = 429, "rate_limited"
 
 
-def _pydantic_message(exc: ValidationError) -> str:
+def pydantic_message(exc: ValidationError) -> str:
     parts = []
     for err in exc.errors()[:5]:
         where = ".".join(str(p) for p in err.get("loc", ())) or "body"
@@ -81,7 +81,7 @@ def problem(exc: BaseException) -> tuple[int, dict[str, Any]]:
     if isinstance(exc, ApiError):
         return exc.status, _body(exc.code, exc.message)
     if isinstance(exc, ValidationError):
-        return 422, _body("invalid_request", _pydantic_message(exc))
+        return 422, _body("invalid_request", pydantic_message(exc))
     if isinstance(exc, HTTPException):
         code = _HTTP_CODES.get(exc.status_code, "error")
         return exc.status_code, _body(code, str(exc.detail))

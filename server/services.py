@@ -11,6 +11,7 @@ from dialog.engine import DialogEngine
 from dialog.machine import LessonCache
 from dialog.matching.hybrid import HybridMatcher
 from server.auth import KeyResolver
+from server.classifiers import ClassifierService
 from server.db.engine import create_engine, session_factory
 from server.db.migrate import upgrade_async
 from server.lessons import LessonService
@@ -22,6 +23,8 @@ from server.speech import SpeechService
 from server.store import create_store
 from server.store.base import SessionStore
 from server.tenants import TenantService
+from server.training import TrainingRunner
+from server.understanding import UnderstandingService
 from serving import start_models
 from serving.base import ModelClient
 
@@ -42,9 +45,13 @@ class Services:
     play: PlayService
     speech: SpeechService
     progress: ProgressService
+    classifiers: ClassifierService
+    training: TrainingRunner
+    understanding: UnderstandingService
     owns_models: bool = True
 
     async def close(self) -> None:
+        await self.training.close()
         self.speech.close()
         if self.owns_models:
             await self.models.close()
@@ -70,10 +77,16 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
               else DialogEngine(matcher))
     play = PlayService(db, store, lessons, dialog, settings, metrics)
     progress = ProgressService(db)
+    classifiers = ClassifierService(db)
+    training = TrainingRunner(db, models, classifiers)
     services = Services(settings, metrics, engine, db, store, models, tenants,
                         KeyResolver(settings.admin_key, tenants.lookup), lessons, play,
                         SpeechService(settings, models, play, lessons, progress), progress,
+                        classifiers, training, UnderstandingService(models, classifiers),
                         owns_models)
+    reaped = await training.reap_stale()
+    if reaped:
+        log.warning("failed %d training jobs whose process had stopped", reaped)
     if settings.seed_builtin:
         changed = await lessons.seed_builtin()
         if changed:

@@ -48,5 +48,7 @@ class Settings(BaseSettings):
         8 * 1024 * 1024, description="largest WAV upload of an HTTP spoken turn")
     pronunciation: bool = Field(
         True, description="score every spoken turn phone by phone (the pronunciation family)")
+    max_import_bytes: int = Field(
+        32 * 1024 * 1024, description="largest JSON-lines body of a sample import")
     seed_builtin: bool = Field(True, description="seed the built-in lessons at start-up")
     migrate_on_start: bool = Field(True, description="run Alembic upgrade at start-up")

@@ -13,10 +13,12 @@ import asyncio
 import contextlib
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, TypeVar
 
 import numpy as np
+
+from nlu.errors import NluError
 
 __all__ = [
     "BadInput",
@@ -135,6 +137,18 @@ class ModelClient(ABC):
         """A tenant's text classifier: ``top_k`` (label, probability) pairs per text."""
 
     @abstractmethod
+    async def retrieve_text(self, model_id: str, texts: list[str], top_k: int = 3,
+                            threshold: float | None = None) -> list[dict[str, Any]]:
+        """A trained classifier version: per text ``{label, score, out_of_scope, labels}``
+        (``labels``: the ``top_k`` calibrated scores; ``threshold`` overrides the version's)."""
+
+    @abstractmethod
+    def train_text_classifier(self, spec: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        """Train and save a version: ``spec`` is ``{model_id, algorithm, params, texts,
+        labels, oos_rate}``. Yields ``{stage, progress}`` events and last ``{stage: "done",
+        result}``; the fit's errors (``nlu.errors.NluError``, ``ServingError``) are raised."""
+
+    @abstractmethod
     async def classify_image(self, images: list[bytes], model_id: str | None = None,
                              top_k: int = 3) -> TopK:
         """Encoded images (JPEG/PNG/...): ImageNet-1k labels, or a tenant's head."""
@@ -187,6 +201,28 @@ class ModelClient(ABC):
 
     async def close(self) -> None:  # noqa: B027 - optional hook
         """Release threads, handles or connections."""
+
+    async def _bounded_stream(self, model: str, stream: AsyncIterator[dict[str, Any]],
+                              total_s: float, idle_s: float) -> AsyncIterator[dict[str, Any]]:
+        """``stream`` with an overall deadline and a longest silence between events."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + total_s
+        try:
+            while True:
+                wait = min(idle_s, deadline - loop.time())
+                try:
+                    event = await asyncio.wait_for(anext(stream), max(0.0, wait))
+                except StopAsyncIteration:
+                    return
+                except TimeoutError:
+                    raise ModelTimeout(model, total_s if wait < idle_s else idle_s) from None
+                except (ServingError, NluError):
+                    raise
+                except Exception as exc:
+                    raise ModelError(model, f"{type(exc).__name__}: {exc}") from exc
+                yield event
+        finally:
+            await stream.aclose()
 
     async def _observed(self, model: str, call: Callable[[], Awaitable[T]]) -> T:
         """Run one call and report its latency and outcome to the observer."""

@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import OrderedDict
-from collections.abc import Callable, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from concurrent.futures import Executor, ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -40,6 +40,7 @@ from serving.families.pronunciation import PronunciationModel
 from serving.families.text_classifier import TextClassifierModel
 from serving.families.tts import SpeechSynthesisModel
 from serving.lru import ModelLRU
+from serving.training import embed_on, stream_progress
 from serving.validation import check_images, check_model_id, check_texts, check_top_k
 
 __all__ = ["LocalModels"]
@@ -63,6 +64,8 @@ class LocalModels(ModelClient):
         emb, img = self.config.family(EMB), self.config.family(IMG)
         self._text_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-text")
         self._image_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-image")
+        # training fits run here, so classification keeps its own thread meanwhile
+        self._train_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-train")
         self._tts_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-tts")
         self._tts = SpeechSynthesisModel()
         asr = self.config.family(ASR)
@@ -104,6 +107,7 @@ class LocalModels(ModelClient):
     async def close(self) -> None:
         self._text_pool.shutdown(wait=False, cancel_futures=True)
         self._image_pool.shutdown(wait=False, cancel_futures=True)
+        self._train_pool.shutdown(wait=False, cancel_futures=True)
         self._tts_pool.shutdown(wait=False, cancel_futures=True)
         self._asr_pool.shutdown(wait=False, cancel_futures=True)
         self._partial_pool.shutdown(wait=False, cancel_futures=True)
@@ -177,6 +181,32 @@ class LocalModels(ModelClient):
             return await self._run(self._text_pool, run)
 
         return await self._call(TXT, work)
+
+    async def retrieve_text(self, model_id: str, texts: list[str], top_k: int = 3,
+                            threshold: float | None = None) -> list[dict[str, Any]]:
+        async def work() -> list[dict[str, Any]]:
+            check_model_id(TXT, model_id)
+            checked, k = check_texts(TXT, texts), check_top_k(TXT, top_k)
+
+            def run() -> list[dict[str, Any]]:
+                self._ensure(TXT)
+                model = self._text_heads.get(model_id)
+                return self._classifier.retrieve(model, checked, k, threshold)
+
+            return await self._run(self._text_pool, run)
+
+        return await self._call(TXT, work)
+
+    async def train_text_classifier(self, spec: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        await self._run(self._text_pool, self._ensure, TXT)
+        embed = embed_on(self._text_pool, self._embedder.encoder.encode,
+                         lambda: self._embedder.dim)
+        settings = self.config.family(TXT)
+        stream = stream_progress(self._train_pool,
+                                 lambda progress: self._classifier.train(spec, progress, embed))
+        async for event in self._bounded_stream(TXT, stream, settings.train_timeout_s,
+                                                settings.progress_timeout_s):
+            yield event
 
     async def classify_image(self, images: list[bytes], model_id: str | None = None,
                              top_k: int = 3) -> TopK:

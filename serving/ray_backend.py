@@ -16,10 +16,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
 import numpy as np
 
+from nlu.errors import NluError
 from serving.base import (
     ModelClient,
     ModelError,
@@ -53,7 +55,7 @@ def _map_error(family: str, exc: BaseException) -> BaseException:
     retryable = (rx.RayActorError, rx.ActorUnavailableError)
     if isinstance(exc, rx.RayTaskError):
         cause = getattr(exc, "cause", None)
-        if isinstance(cause, ServingError):
+        if isinstance(cause, ServingError | NluError):
             return cause
         if isinstance(cause, retryable):
             return _Retry(str(cause))
@@ -201,6 +203,39 @@ class RayModels(ModelClient):
             return await self._request(TXT, "classify", checked, k, model_id=model_id)
 
         return await self._observed(TXT, call)
+
+    async def retrieve_text(self, model_id: str, texts: list[str], top_k: int = 3,
+                            threshold: float | None = None) -> list[dict[str, Any]]:
+        async def call() -> list[dict[str, Any]]:
+            check_model_id(TXT, model_id)
+            checked, k = check_texts(TXT, texts), check_top_k(TXT, top_k)
+            return await self._request(TXT, "retrieve", checked, k, threshold,
+                                       model_id=model_id)
+
+        return await self._observed(TXT, call)
+
+    async def train_text_classifier(self, spec: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
+        handle = self._handles.get(TXT)
+        if handle is None:
+            raise ModelUnavailable(TXT, "not deployed (disabled, or start() not called)")
+        settings = self.config.family(TXT)
+        generator = handle.options(method_name="train", stream=True).remote(spec)
+
+        async def events() -> AsyncIterator[dict[str, Any]]:
+            try:
+                async for event in generator:
+                    yield event
+            except Exception as exc:
+                error = _map_error(TXT, exc)
+                if isinstance(error, _Retry):
+                    raise ModelUnavailable(TXT, f"the training replica died: {error}") from exc
+                raise error from None
+            finally:
+                generator.cancel()
+
+        async for event in self._bounded_stream(TXT, events(), settings.train_timeout_s,
+                                                settings.progress_timeout_s):
+            yield event
 
     async def classify_image(self, images: list[bytes], model_id: str | None = None,
                              top_k: int = 3) -> TopK:

@@ -18,11 +18,14 @@ from tests.helpers import ADMIN_KEY, RECORDED, new_tenant
 
 
 @pytest.fixture(scope="session")
-def models():
-    """One in-process model backend for the whole run (loading MiniLM takes seconds)."""
+def models(tmp_path_factory: pytest.TempPathFactory):
+    """One in-process model backend for the whole run (loading MiniLM takes seconds);
+    trained classifiers go to a temporary artefact root, never into the checkout."""
+    from serving.config import load_config
     from serving.local import LocalModels
 
-    backend = LocalModels()
+    root = tmp_path_factory.mktemp("artefacts")
+    backend = LocalModels(load_config(overrides={"artefact_root": str(root)}, environ={}))
     asyncio.run(backend.start())
     yield backend
     asyncio.run(backend.close())

@@ -188,3 +188,138 @@ class AssessmentRecord(SQLModel, table=True):
     phones: dict[str, list[float]] = Field(default_factory=dict, sa_type=JSON)
     words: list[str] = Field(default_factory=list, sa_type=JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# -- text understanding (issue 7) -------------------------------------------------------
+
+JOB_STATUSES = ("queued", "running", "succeeded", "failed")
+SAMPLE_SPLITS = ("train", "test")
+
+
+class NluClassifier(SQLModel, table=True):
+    """A tenant's text classifier: its settings and which trained version answers."""
+
+    __tablename__ = "nlu_classifiers"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", ondelete="CASCADE", index=True)
+    name: str
+    description: str = ""
+    language: str = "en"
+    algorithm: str = "fast"
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    oos_rate: float = 0.05
+    threshold: float | None = None  # overrides each version's learned threshold
+    gazetteers: dict[str, list[str]] = Field(default_factory=dict, sa_type=JSON)
+    patterns: dict[str, str] = Field(default_factory=dict, sa_type=JSON)
+    active_version: int | None = None
+    latest_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs=_ON_UPDATE
+    )
+
+
+class NluSample(SQLModel, table=True):
+    """One labelled text of a classifier's training set or held-out test set."""
+
+    __tablename__ = "nlu_samples"
+    __table_args__ = (
+        CheckConstraint("split IN ('train', 'test')", name="split"),
+        Index("ix_nlu_samples_page", "classifier_id", "split", "id"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    classifier_id: str = Field(foreign_key="nlu_classifiers.id", ondelete="CASCADE")
+    split: str = "train"
+    text: str
+    label: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class NluVersion(SQLModel, table=True):
+    """One immutable trained model of a classifier; its files live under the artefact root."""
+
+    __tablename__ = "nlu_versions"
+
+    classifier_id: str = Field(
+        foreign_key="nlu_classifiers.id", ondelete="CASCADE", primary_key=True
+    )
+    version: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    model_id: str
+    algorithm: str
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    data_hash: str
+    labels: list[str] = Field(default_factory=list, sa_type=JSON)
+    metrics: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    threshold: float
+    temperature: float
+    train_samples: int
+    job_id: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    deleted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class NluJob(SQLModel, table=True):
+    """An asynchronous training run. At most one queued or running job per classifier,
+    enforced by a partial unique index, so two server processes cannot both train."""
+
+    __tablename__ = "nlu_jobs"
+    __table_args__ = (
+        CheckConstraint(
+            "status IN ('queued', 'running', 'succeeded', 'failed')", name="status"),
+        Index(
+            "uq_nlu_jobs_one_live",
+            "classifier_id",
+            unique=True,
+            sqlite_where=text("status IN ('queued', 'running')"),
+            postgresql_where=text("status IN ('queued', 'running')"),
+        ),
+    )
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    classifier_id: str = Field(foreign_key="nlu_classifiers.id", ondelete="CASCADE",
+                               index=True)
+    tenant_id: str
+    status: str = "queued"
+    stage: str = "queued"
+    progress: float = 0.0
+    algorithm: str
+    params: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
+    version: int | None = None
+    error_code: str | None = None
+    error_message: str | None = None
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    heartbeat_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class Faq(SQLModel, table=True):
+    """A tenant's FAQ: question/answer pairs a query is matched against."""
+
+    __tablename__ = "faqs"
+    __table_args__ = (UniqueConstraint("tenant_id", "name"),)
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    tenant_id: str = Field(foreign_key="tenants.id", ondelete="CASCADE", index=True)
+    name: str
+    threshold: float | None = None
+    revision: int = 0  # bumped on every change: the query index is cached per revision
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    updated_at: datetime = Field(
+        default_factory=utcnow, sa_type=UTCDateTime, sa_column_kwargs=_ON_UPDATE
+    )
+
+
+class FaqPair(SQLModel, table=True):
+    """One answer and the questions (paraphrases) that should find it."""
+
+    __tablename__ = "faq_pairs"
+
+    id: str = Field(default_factory=new_id, primary_key=True)
+    faq_id: str = Field(foreign_key="faqs.id", ondelete="CASCADE", index=True)
+    questions: list[str] = Field(default_factory=list, sa_type=JSON)
+    answer: str
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -69,7 +69,10 @@ async def test_migrations(database_url: str) -> None:
     assert await _tables(database_url) >= TABLES
     assert await _drift(database_url) == []  # migrations describe exactly the models
 
-    await downgrade_async(database_url, "-1")  # one step: 0003 adds assessments
+    await downgrade_async(database_url, "-1")  # one step: 0004 adds the NLU tables
+    assert await current_async(database_url) == "0003"
+    assert not {"nlu_classifiers", "nlu_jobs", "faqs"} & await _tables(database_url)
+    await downgrade_async(database_url, "-1")  # 0003 adds assessments
     assert await current_async(database_url) == "0002"
     assert "assessments" not in await _tables(database_url)
     await downgrade_async(database_url, "-1")  # 0002 adds turns.status
@@ -78,6 +81,8 @@ async def test_migrations(database_url: str) -> None:
     await upgrade_async(database_url)
     assert "status" in await _columns(database_url, "turns")
     assert "assessments" in await _tables(database_url)
+    assert {"nlu_classifiers", "nlu_samples", "nlu_versions", "nlu_jobs", "faqs",
+            "faq_pairs"} <= await _tables(database_url)
 
     await downgrade_async(database_url, "base")
     assert not TABLES & await _tables(database_url)

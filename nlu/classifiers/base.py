@@ -1,0 +1,80 @@
+"""The text-classifier interface: an algorithm fits a model; a model gives logits.
+
+Training (``nlu.classifiers.training``) wraps every algorithm the same way: it
+holds out a stratified calibration split, fits, learns a softmax temperature
+and an out-of-scope threshold on the held-out logits, optionally refits on all
+the data, and saves one artefact folder::
+
+    <folder>/classifier.json   algorithm, labels, temperature, threshold, metrics, params
+    <folder>/...               whatever the algorithm's ``save`` writes
+
+Algorithms: ``fast`` (frozen MiniLM, a torch head over its embeddings) and
+``accurate`` (MiniLM fine-tuned end to end with the head). ``embed`` is the
+host's sentence encoder (the replica's shared MiniLM); an algorithm that brings
+its own encoder ignores it.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+__all__ = ["Algorithm", "Embed", "FittedModel", "Progress"]
+
+#: ``embed(texts)`` -> (n, 384) float32 L2-normalised rows (MiniLM).
+Embed = Callable[[list[str]], np.ndarray]
+#: ``progress(stage, fraction)``: fraction of this fit done, 0..1.
+Progress = Callable[[str, float], None]
+
+
+class FittedModel(ABC):
+    """A trained model: raw (uncalibrated) logits over ``labels``."""
+
+    labels: list[str]
+
+    @abstractmethod
+    def logits(self, texts: list[str]) -> np.ndarray:
+        """One row of ``len(labels)`` logits per text (float32)."""
+
+    @abstractmethod
+    def save(self, folder: Path) -> dict[str, Any]:
+        """Write the model's files into ``folder``; returns metadata to keep with it."""
+
+
+class Algorithm(ABC):
+    """A training algorithm with its hyper-parameters' defaults."""
+
+    name: ClassVar[str]
+    defaults: ClassVar[dict[str, Any]]
+    #: refit on every sample after calibration (cheap algorithms) or keep the first fit
+    refit: ClassVar[bool] = True
+
+    def __init__(self, embed: Embed, device: str = "cpu") -> None:
+        self.embed = embed
+        self.device = device
+
+    def params(self, given: dict[str, Any] | None) -> dict[str, Any]:
+        """``defaults`` updated by ``given``; unknown names are refused."""
+        from nlu.errors import BadTrainingData
+
+        given = dict(given or {})
+        unknown = sorted(set(given) - set(self.defaults))
+        if unknown:
+            raise BadTrainingData(f"unknown hyper-parameters for {self.name!r}: "
+                                  f"{', '.join(unknown)} (known: {', '.join(self.defaults)})")
+        return {**self.defaults, **given}
+
+    @abstractmethod
+    def fit(self, texts: Sequence[str], labels: Sequence[str], params: dict[str, Any],
+            progress: Progress) -> FittedModel:
+        """Fit on ``texts`` and their ``labels`` (at least two distinct labels)."""
+
+    @classmethod
+    @abstractmethod
+    def load(cls, folder: Path, meta: dict[str, Any], embed: Embed,
+             device: str = "cpu") -> FittedModel:
+        """The model saved in ``folder`` (``meta``: what ``save`` returned)."""

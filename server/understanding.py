@@ -1,0 +1,70 @@
+"""Answering with a classifier: retrieval (labels, out of scope, entities) and testing.
+
+The model tier computes calibrated label scores (``retrieve_text``); entities
+are rules and gazetteers, microseconds of work, so they run here in the web
+process on the same texts.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from nlu.classifiers.training import OOS_LABELS
+from nlu.entities import BuiltinExtractor, merge
+from nlu.metrics import classification_report
+from server.classifiers import ClassifierService, Resolved
+from server.errors import ApiError
+from server.nlu_schemas import RetrieveOut, TestOut
+from serving.base import ModelClient
+
+__all__ = ["UnderstandingService"]
+
+_BATCH = 256
+
+
+class UnderstandingService:
+    def __init__(self, models: ModelClient, classifiers: ClassifierService) -> None:
+        self.models, self.classifiers = models, classifiers
+        self.builtin = BuiltinExtractor()
+
+    def entities(self, text: str, resolved: Resolved | None = None) -> list[dict[str, Any]]:
+        """Built-in entities, with the classifier's gazetteers and patterns winning overlaps."""
+        custom = []
+        if resolved is not None:
+            for extractor in (resolved.gazetteers, resolved.patterns):
+                if extractor is not None:
+                    custom.extend(extractor.extract(text))
+        return [e.to_dict() for e in merge(custom + self.builtin.extract(text))]
+
+    async def retrieve(self, tenant_id: str, classifier_id: str, texts: list[str], top_k: int,
+                       version: int | None, threshold: float | None,
+                       with_entities: bool) -> RetrieveOut:
+        resolved = await self.classifiers.resolve(tenant_id, classifier_id, version)
+        cut = resolved.threshold if threshold is None else threshold
+        rows = await self.models.retrieve_text(resolved.model_id, texts, top_k, cut)
+        results = [{**row, "text": text,
+                    "entities": self.entities(text, resolved) if with_entities else []}
+                   for text, row in zip(texts, rows, strict=True)]
+        return RetrieveOut(classifier_id=classifier_id, version=resolved.version,
+                           threshold=cut, results=results)
+
+    async def test(self, tenant_id: str, classifier_id: str, version: int | None,
+                   samples: list[tuple[str, str]] | None) -> TestOut:
+        resolved = await self.classifiers.resolve(tenant_id, classifier_id, version)
+        if samples is None:
+            samples = await self.classifiers.samples(tenant_id, classifier_id, "test")
+            if not samples:
+                raise ApiError("the classifier has no test samples: add some under "
+                               "test-samples or post them", status=422, code="no_test_data")
+        version_info = await self.classifiers.version(tenant_id, classifier_id,
+                                                      resolved.version)
+        answers: list[str | None] = []
+        texts = [t for t, _ in samples]
+        for start in range(0, len(texts), _BATCH):
+            rows = await self.models.retrieve_text(resolved.model_id,
+                                                   texts[start:start + _BATCH], 1,
+                                                   resolved.threshold)
+            answers.extend(row["label"] for row in rows)
+        report = classification_report([label for _, label in samples], answers,
+                                       version_info["labels"], OOS_LABELS)
+        return TestOut(version=resolved.version, **report)
