@@ -260,6 +260,13 @@ class ClassifierService:
                 await s.commit()
             self.forget(classifier_id)
 
+    async def custom(self, tenant_id: str, classifier_id: str) -> Resolved:
+        """Only the classifier's custom extractors (no trained version needed)."""
+        async with self.db() as s:
+            row = await self.get(s, tenant_id, classifier_id)
+            gazetteers, patterns = custom_extractors(row.gazetteers, row.patterns)
+        return Resolved(classifier_id, 0, "", 0.0, None, gazetteers, patterns)
+
     async def resolve(self, tenant_id: str, classifier_id: str,
                       version: int | None = None) -> Resolved:
         """The artefact that answers (the active version unless one is named)."""

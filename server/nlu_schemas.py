@@ -229,3 +229,87 @@ class TestOut(BaseModel):
     per_label: dict[str, LabelMetrics]
     confusion: dict[str, Any] = Field(description="labels (with 'out_of_scope') and matrix "
                                       "[true][predicted]")
+
+
+# --- entities, emotion, FAQs ------------------------------------------------------
+
+Answer = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1,
+                                          max_length=5000), AfterValidator(_clean)]
+
+
+class EntitiesIn(Strict):
+    text: Text
+    classifier_id: str | None = Field(None, description="also apply this classifier's "
+                                      "gazetteers and patterns")
+
+
+class EntitiesOut(BaseModel):
+    entities: list[EntityOut]
+
+
+class EmotionIn(Strict):
+    text: Text | None = None
+    texts: list[Text] | None = Field(None, min_length=1, max_length=MAX_BATCH)
+
+
+class EmotionResult(BaseModel):
+    text: str
+    label: Literal["positive", "neutral", "negative", "frustrated"]
+    scores: list[LabelScore] = Field(description="calibrated, best first")
+
+
+class EmotionOut(BaseModel):
+    results: list[EmotionResult]
+
+
+class FaqCreate(Strict):
+    name: Name
+    threshold: float | None = Field(None, ge=-1, le=1, description="cosine an answer needs "
+                                    "(default: the calibrated default)")
+
+
+class FaqPairIn(Strict):
+    questions: list[Text] = Field(min_length=1, max_length=20,
+                                  description="the question and its paraphrases")
+    answer: Answer
+
+
+class FaqPairsIn(Strict):
+    pairs: list[FaqPairIn] = Field(min_length=1, max_length=MAX_SAMPLES_PER_CALL)
+
+
+class FaqPairOut(BaseModel):
+    id: str
+    questions: list[str]
+    answer: str
+    created_at: datetime
+
+
+class FaqOut(BaseModel):
+    id: str
+    name: str
+    threshold: float | None
+    default_threshold: float
+    revision: int
+    pairs: int | list[FaqPairOut]
+    created_at: datetime
+    updated_at: datetime
+
+
+class FaqQueryIn(Strict):
+    text: Text
+    top_k: int = Field(3, ge=1, le=20)
+    threshold: float | None = Field(None, ge=-1, le=1)
+
+
+class FaqCandidate(BaseModel):
+    pair_id: str
+    answer: str
+    questions: list[str]
+    score: float = Field(description="cosine similarity of the best-matching question")
+
+
+class FaqQueryOut(BaseModel):
+    answer: FaqCandidate | None = Field(description="null when no question is close enough")
+    threshold: float
+    candidates: list[FaqCandidate]

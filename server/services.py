@@ -14,6 +14,7 @@ from server.auth import KeyResolver
 from server.classifiers import ClassifierService
 from server.db.engine import create_engine, session_factory
 from server.db.migrate import upgrade_async
+from server.faqs import FaqService
 from server.lessons import LessonService
 from server.observability import Metrics
 from server.play import PlayService
@@ -48,6 +49,7 @@ class Services:
     classifiers: ClassifierService
     training: TrainingRunner
     understanding: UnderstandingService
+    faqs: FaqService
     owns_models: bool = True
 
     async def close(self) -> None:
@@ -83,7 +85,7 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
                         KeyResolver(settings.admin_key, tenants.lookup), lessons, play,
                         SpeechService(settings, models, play, lessons, progress), progress,
                         classifiers, training, UnderstandingService(models, classifiers),
-                        owns_models)
+                        FaqService(db, models), owns_models)
     reaped = await training.reap_stale()
     if reaped:
         log.warning("failed %d training jobs whose process had stopped", reaped)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from nlu.classifiers.training import OOS_LABELS
+from nlu.emotion import EmotionModel, load_default
 from nlu.entities import BuiltinExtractor, merge
 from nlu.metrics import classification_report
 from server.classifiers import ClassifierService, Resolved
@@ -23,9 +24,18 @@ _BATCH = 256
 
 
 class UnderstandingService:
-    def __init__(self, models: ModelClient, classifiers: ClassifierService) -> None:
+    def __init__(self, models: ModelClient, classifiers: ClassifierService,
+                 emotion_model: EmotionModel | None = None) -> None:
         self.models, self.classifiers = models, classifiers
         self.builtin = BuiltinExtractor()
+        self.emotion_model = emotion_model or load_default()
+
+    async def emotion(self, texts: list[str]) -> list[dict[str, Any]]:
+        """Per text its emotion and the calibrated scores (one embedding each)."""
+        rows = self.emotion_model.predict(await self.models.embed(texts))
+        return [{"text": text, "label": row[0][0],
+                 "scores": [{"label": label, "score": score} for label, score in row]}
+                for text, row in zip(texts, rows, strict=True)]
 
     def entities(self, text: str, resolved: Resolved | None = None) -> list[dict[str, Any]]:
         """Built-in entities, with the classifier's gazetteers and patterns winning overlaps."""

@@ -5,6 +5,7 @@ from server.routes import (  # noqa: F401  (registration)
     learners,
     lessons,
     nlu,
+    nlu_tools,
     pronunciation,
     sessions,
     system,
