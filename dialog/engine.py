@@ -21,6 +21,7 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
+from dialog.encouragement import ENCOURAGEMENT, FRUSTRATED, RETRY_OUTCOMES, EmotionSensor
 from dialog.errors import EmptyUtterance, SessionFinished, StaleSession
 from dialog.lesson import PronunciationCheck, State
 from dialog.machine import CompiledLesson
@@ -67,6 +68,7 @@ class TurnResult:
     bot_lines: list[str]
     status: str
     attempts: int = 0  # misses so far in state_after (0 after a transition)
+    emotion: str | None = None  # asked only after a retry outcome (dialog.encouragement)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -111,11 +113,13 @@ def _status_of(state: State) -> str:
 class DialogEngine:
     """Evaluates turns with a ``Matcher`` and a score threshold."""
 
-    def __init__(self, matcher: Matcher, threshold: float = DEFAULT_THRESHOLD) -> None:
+    def __init__(self, matcher: Matcher, threshold: float = DEFAULT_THRESHOLD,
+                 emotion: EmotionSensor | None = None) -> None:
         if not MISSING_ENTITY_CAP < threshold <= 1.0:
             raise ValueError(f"threshold must be in ({MISSING_ENTITY_CAP}, 1], got {threshold}")
         self.matcher = matcher
         self.threshold = threshold
+        self.emotion = emotion
 
     def start(self, compiled: CompiledLesson, session_id: str) -> tuple[SessionState, list[str]]:
         """A new session at the lesson's initial state, and the bot's opening lines."""
@@ -143,8 +147,22 @@ class DialogEngine:
 
         ``assessment`` is the spoken turn's pronunciation assessment (the API's
         shape); with it, an expectation's ``pronunciation`` check can hold the
-        learner in the state (outcome ``pronounce``).
+        learner in the state (outcome ``pronounce``). After a retry outcome the
+        emotion sensor (if any) is asked; a frustrated learner gets an encouraging
+        line before the retry.
         """
+        new_state, result = await self._evaluate(compiled, state, text, assessment)
+        if self.emotion is not None and result.outcome in RETRY_OUTCOMES:
+            result.emotion = await self.emotion.emotion(text)
+            if result.emotion == FRUSTRATED:
+                result.bot_lines.insert(0, choose_line(
+                    ENCOURAGEMENT, state.session_id, new_state.turn, "encouragement"))
+        return new_state, result
+
+    async def _evaluate(
+        self, compiled: CompiledLesson, state: SessionState, text: str,
+        assessment: Mapping[str, Any] | None,
+    ) -> tuple[SessionState, TurnResult]:
         if state.status != ACTIVE:
             raise SessionFinished(state.session_id)
         if state.lesson_id != compiled.lesson.id or state.state not in compiled.states:

@@ -163,14 +163,16 @@ def _turn_row(session_id: str, index: int, text: str, r: TurnResult) -> Turn:
     return Turn(session_id=session_id, index=index, text=text, outcome=r.outcome,
                 expectation_id=r.expectation_id, intent=r.intent, score=float(r.score),
                 state_before=r.state_before, state_after=r.state_after,
-                bot_lines=list(r.bot_lines), entities=dict(r.entities), status=r.status)
+                bot_lines=list(r.bot_lines), entities=dict(r.entities), status=r.status,
+                emotion=r.emotion)
 
 
 def _turn_out(t: Turn) -> TurnOut:
     return TurnOut(index=t.index, text=t.text, outcome=t.outcome, expectation_id=t.expectation_id,
                    intent=t.intent, score=t.score, entities=t.entities or {},
                    state_before=t.state_before, state_after=t.state_after,
-                   bot_lines=list(t.bot_lines or []), status=t.status, created_at=t.created_at)
+                   bot_lines=list(t.bot_lines or []), status=t.status, emotion=t.emotion,
+                   created_at=t.created_at)
 
 
 def check_text(text: str) -> str:

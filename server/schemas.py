@@ -126,6 +126,9 @@ class TurnOut(BaseModel):
     state_after: str
     bot_lines: list[str]
     status: str
+    emotion: str | None = Field(None, description="positive | neutral | negative | "
+                                "frustrated, asked after a turn that did not move on (a "
+                                "frustrated learner hears an encouraging line first)")
     created_at: datetime | None = None
 
 

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialog.engine import DialogEngine
 from dialog.machine import LessonCache
+from dialog.matching.base import DEFAULT_THRESHOLD
 from dialog.matching.hybrid import HybridMatcher
 from server.auth import KeyResolver
 from server.classifiers import ClassifierService
@@ -25,7 +26,7 @@ from server.store import create_store
 from server.store.base import SessionStore
 from server.tenants import TenantService
 from server.training import TrainingRunner
-from server.understanding import UnderstandingService
+from server.understanding import TurnEmotion, UnderstandingService
 from serving import start_models
 from serving.base import ModelClient
 
@@ -75,16 +76,17 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
     tenants = TenantService(db)
     lessons = LessonService(db, LessonCache())
     matcher = HybridMatcher(models)
-    dialog = (DialogEngine(matcher, settings.match_threshold) if settings.match_threshold
-              else DialogEngine(matcher))
+    classifiers = ClassifierService(db)
+    understanding = UnderstandingService(models, classifiers)
+    dialog = DialogEngine(matcher, settings.match_threshold or DEFAULT_THRESHOLD,
+                          emotion=TurnEmotion(understanding) if settings.emotion else None)
     play = PlayService(db, store, lessons, dialog, settings, metrics)
     progress = ProgressService(db)
-    classifiers = ClassifierService(db)
     training = TrainingRunner(db, models, classifiers)
     services = Services(settings, metrics, engine, db, store, models, tenants,
                         KeyResolver(settings.admin_key, tenants.lookup), lessons, play,
                         SpeechService(settings, models, play, lessons, progress), progress,
-                        classifiers, training, UnderstandingService(models, classifiers),
+                        classifiers, training, understanding,
                         FaqService(db, models), owns_models)
     reaped = await training.reap_stale()
     if reaped:

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
         8 * 1024 * 1024, description="largest WAV upload of an HTTP spoken turn")
     pronunciation: bool = Field(
         True, description="score every spoken turn phone by phone (the pronunciation family)")
+    emotion: bool = Field(
+        True, description="after a turn that did not move on, sense the learner's emotion; a "
+        "frustrated learner hears an encouraging line first")
     max_import_bytes: int = Field(
         32 * 1024 * 1024, description="largest JSON-lines body of a sample import")
     seed_builtin: bool = Field(True, description="seed the built-in lessons at start-up")

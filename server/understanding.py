@@ -16,9 +16,9 @@ from nlu.metrics import classification_report
 from server.classifiers import ClassifierService, Resolved
 from server.errors import ApiError
 from server.nlu_schemas import RetrieveOut, TestOut
-from serving.base import ModelClient
+from serving.base import ModelClient, ServingError
 
-__all__ = ["UnderstandingService"]
+__all__ = ["TurnEmotion", "UnderstandingService"]
 
 _BATCH = 256
 
@@ -78,3 +78,17 @@ class UnderstandingService:
         report = classification_report([label for _, label in samples], answers,
                                        version_info["labels"], OOS_LABELS)
         return TestOut(version=resolved.version, **report)
+
+
+class TurnEmotion:
+    """The dialog engine's emotion sensor: a model failure means "cannot tell", never a
+    failed turn."""
+
+    def __init__(self, understanding: UnderstandingService) -> None:
+        self.understanding = understanding
+
+    async def emotion(self, text: str) -> str | None:
+        try:
+            return (await self.understanding.emotion([text]))[0]["label"]
+        except ServingError:
+            return None

@@ -161,6 +161,7 @@ class Turn(SQLModel, table=True):
     bot_lines: list[str] = Field(default_factory=list, sa_type=JSON)
     entities: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     status: str = Field(default="active", sa_column_kwargs={"server_default": "active"})
+    emotion: str | None = None  # the learner's emotion, when the engine asked (a retry)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
 
 

@@ -112,3 +112,23 @@ def test_faq_answers_paraphrases_and_says_nothing_off_topic(client, tenant):
                               ("DELETE", f"/v1/nlu/faqs/{fid}", None)]:
         assert_error(client.request(method, url, json=body, headers=other), 404)
     assert len(client.get(f"/v1/nlu/faqs/{fid}", headers=h).json()["pairs"]) == 2
+
+
+def test_a_frustrated_learner_hears_encouragement_and_a_calm_one_does_not(client):
+    from dialog.encouragement import ENCOURAGEMENT
+
+    def first_turn(text: str) -> dict:
+        s = client.post("/v1/sessions", json={"lesson_id": "immigration"}).json()
+        resp = client.post(f"/v1/sessions/{s['id']}/turns", json={"text": text},
+                           headers={"X-Session-Token": s["token"]})
+        assert resp.status_code == 200, resp.text
+        return resp.json()
+
+    upset = first_turn("I don't understand anything, this is too hard, I give up")
+    assert upset["outcome"] in ("hint", "rephrase", "repeat") and upset["emotion"] == "frustrated"
+    assert upset["bot_lines"][0] in ENCOURAGEMENT and len(upset["bot_lines"]) == 2
+    calm = first_turn("The weather is nice and the sky is blue")
+    assert calm["outcome"] in ("hint", "rephrase", "repeat") and calm["emotion"] != "frustrated"
+    assert not set(calm["bot_lines"]) & set(ENCOURAGEMENT)
+    moved = first_turn("Good morning!")
+    assert moved["outcome"] == "advanced" and moved["emotion"] is None  # not asked

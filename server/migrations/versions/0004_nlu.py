@@ -1,4 +1,5 @@
-"""Text understanding: classifiers, samples, versions, training jobs, FAQs (issue 7).
+"""Text understanding: classifiers, samples, versions, training jobs, FAQs, and the
+learner's emotion on turns (issue 7).
 
 Revision ID: 0004
 Revises: 0003
@@ -20,6 +21,8 @@ _LIVE = sa.text("status IN ('queued', 'running')")
 
 
 def upgrade() -> None:
+    with op.batch_alter_table("turns") as batch:
+        batch.add_column(sa.Column("emotion", sa.String(), nullable=True))
     op.create_table(
         "nlu_classifiers",
         sa.Column("id", sa.String(), nullable=False),
@@ -136,3 +139,5 @@ def downgrade() -> None:
     for table in ("faq_pairs", "faqs", "nlu_jobs", "nlu_versions", "nlu_samples",
                   "nlu_classifiers"):
         op.drop_table(table)
+    with op.batch_alter_table("turns") as batch:
+        batch.drop_column("emotion")
