@@ -1,0 +1,104 @@
+"""Training time for 10,000 samples and retrieve latency at a fixed request rate, via HTTP.
+
+A tenant classifier is created and 10,000 HWU64 utterances imported through the
+public API; ``train`` is timed from the POST to the job's success (embedding
+included). Then ``retrieve`` is called open-loop at ``--rps`` (requests are sent
+on schedule whether or not earlier ones answered, as independent clients do)
+for ``--seconds``, one fold-10 utterance per request; latency is measured at
+the client.
+
+    python -m loadtests.nlu_bench [--host URL --api-key KEY] [--rps 200] [--seconds 20]
+
+Last line: {"train_samples", "train_s", "retrieve_rps", "retrieve_p50_ms",
+"retrieve_p95_ms", "errors", ...}
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import random
+import time
+from pathlib import Path
+
+import httpx
+
+from loadtests import nlu_client as nlu
+from loadtests.harness import percentile, report, server
+
+
+async def run(base: str, args: argparse.Namespace) -> dict:
+    rows = nlu.read_hwu(args.data)
+    rng = random.Random(args.seed)
+    train = [{"text": r["text"], "label": r["intent"]} for r in rows]
+    rng.shuffle(train)
+    train = train[:args.samples]
+    queries = [r["text"] for r in rows if r["fold"] == 10]
+    limits = httpx.Limits(max_connections=args.connections,
+                          max_keepalive_connections=args.connections)
+    async with httpx.AsyncClient(timeout=60, limits=limits) as http:
+        headers = await nlu.tenant_headers(http, base, args.api_key, args.admin_key,
+                                           f"bench-{int(time.time())}")
+        cid = await nlu.classifier(http, base, headers, "bench", args.algorithm, train)
+        job, train_s = await nlu.train(http, base, headers, cid)
+        url = f"{base}{nlu.BASE}/{cid}/retrieve"
+        for text in queries[:20]:  # warm the version into the replica's cache
+            (await http.post(url, json={"text": text}, headers=headers)).raise_for_status()
+        latencies: list[float] = []
+        errors: list[str] = []
+
+        async def one(text: str) -> None:
+            started = time.perf_counter()
+            try:
+                resp = await http.post(url, json={"text": text}, headers=headers)
+                if resp.status_code != 200:
+                    errors.append(str(resp.status_code))
+                    return
+                latencies.append((time.perf_counter() - started) * 1000)
+            except httpx.HTTPError as exc:
+                errors.append(type(exc).__name__)
+
+        total = int(args.rps * args.seconds)
+        tasks = []
+        started = time.perf_counter()
+        for i in range(total):
+            delay = started + i / args.rps - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            tasks.append(asyncio.create_task(one(queries[i % len(queries)])))
+        await asyncio.gather(*tasks)
+        elapsed = time.perf_counter() - started
+    return {"train_samples": len(train), "train_s": round(train_s, 2),
+            "retrieve_rps": round(len(latencies) / elapsed, 1),
+            "retrieve_p50_ms": round(percentile(latencies, 50), 2),
+            "retrieve_p95_ms": round(percentile(latencies, 95), 2),
+            "retrieve_p99_ms": round(percentile(latencies, 99), 2),
+            "errors": len(errors), "offered_rps": args.rps, "requests": total,
+            "algorithm": args.algorithm, "version": job["version"],
+            }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--host", help="a running server (default: start our own)")
+    parser.add_argument("--api-key", help="a tenant key on --host (else --admin-key)")
+    parser.add_argument("--admin-key", default="bench-admin-key")
+    parser.add_argument("--data", type=Path, default=nlu.default_hwu(), help="HWU64 folder")
+    parser.add_argument("--samples", type=int, default=10_000)
+    parser.add_argument("--algorithm", default="fast", choices=["fast", "accurate"])
+    parser.add_argument("--rps", type=float, default=200)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--serving", choices=["ray", "local"], default="ray",
+                        help="backend of our own server")
+    args = parser.parse_args()
+    env = {**nlu.own_server_env(), "PARLEY_SERVING": args.serving}
+    with server(args.host, env) as (base, _pid):
+        result = asyncio.run(run(base, args))
+    result["serving"] = "remote" if args.host else args.serving
+    report(result)
+
+
+if __name__ == "__main__":
+    main()
