@@ -188,7 +188,9 @@ class EntityOut(BaseModel):
 class RetrieveResult(BaseModel):
     text: str
     label: str | None = Field(description="the answer; null when out of scope")
-    score: float
+    score: float = Field(description="calibrated probability of the best label")
+    confidence: float = Field(description="score x similarity to the training texts; below "
+                              "the threshold the answer is out of scope")
     out_of_scope: bool
     labels: list[LabelScore]
     entities: list[EntityOut] = Field(default_factory=list)
@@ -222,6 +224,8 @@ class TestOut(BaseModel):
                             "unknown or oos label)")
     macro_f1: float
     in_scope_accuracy: float | None
+    top1_accuracy: float | None = Field(description="in-scope texts whose best label is "
+                                        "right, ignoring the out-of-scope threshold")
     oos_samples: int = Field(description="test samples whose label the version does not "
                              "know, or an oos label")
     oos_recall: float | None

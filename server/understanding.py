@@ -69,15 +69,20 @@ class UnderstandingService:
         version_info = await self.classifiers.version(tenant_id, classifier_id,
                                                       resolved.version)
         answers: list[str | None] = []
+        tops: list[str] = []
         texts = [t for t, _ in samples]
         for start in range(0, len(texts), _BATCH):
             rows = await self.models.retrieve_text(resolved.model_id,
                                                    texts[start:start + _BATCH], 1,
                                                    resolved.threshold)
             answers.extend(row["label"] for row in rows)
-        report = classification_report([label for _, label in samples], answers,
-                                       version_info["labels"], OOS_LABELS)
-        return TestOut(version=resolved.version, **report)
+            tops.extend(row["labels"][0]["label"] for row in rows)
+        truth = [label for _, label in samples]
+        report = classification_report(truth, answers, version_info["labels"], OOS_LABELS)
+        known = set(version_info["labels"]) - OOS_LABELS
+        inscope = [(t, top) for t, top in zip(truth, tops, strict=True) if t in known]
+        top1 = sum(t == top for t, top in inscope) / len(inscope) if inscope else None
+        return TestOut(version=resolved.version, top1_accuracy=top1, **report)
 
 
 class TurnEmotion:

@@ -40,6 +40,11 @@ class FittedModel(ABC):
     def logits(self, texts: list[str]) -> np.ndarray:
         """One row of ``len(labels)`` logits per text (float32)."""
 
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Logits and, where the model has them, L2-normalised sentence features: the
+        out-of-scope check compares those with the training texts' (``training``)."""
+        return self.logits(texts), None
+
     @abstractmethod
     def save(self, folder: Path) -> dict[str, Any]:
         """Write the model's files into ``folder``; returns metadata to keep with it."""

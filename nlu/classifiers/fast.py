@@ -40,6 +40,10 @@ class FastModel(FittedModel):
     def logits(self, texts: list[str]) -> np.ndarray:
         return self.logits_of(self.embed(list(texts)))
 
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        features = self.embed(list(texts))
+        return self.logits_of(features), features
+
     def logits_of(self, features: np.ndarray) -> np.ndarray:
         """Logits for precomputed embeddings (training reuses its embedding pass)."""
         x = torch.as_tensor(np.asarray(features, dtype=np.float32))
@@ -81,6 +85,8 @@ class FastAlgorithm(Algorithm):
 
     def features(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of ``texts``, each text embedded once per algorithm instance."""
+        if not texts:
+            return self.embed([])
         missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
         if missing:
             for text, row in zip(missing, self.embed(missing), strict=True):
@@ -122,7 +128,8 @@ class FastAlgorithm(Algorithm):
             torch.random.set_rng_state(rng_state)
         config = {"input_dim": int(x.shape[1]), "hidden_dim": params["hidden_dim"],
                   "dropout": params["dropout"]}
-        return FastModel(head, names, self.embed, config)
+        # the cached embedding pass: calibration and the similarity bank reuse it
+        return FastModel(head, names, lambda batch: self.features(batch), config)
 
     @classmethod
     def load(cls, folder: Path, meta: dict[str, Any], embed: Embed,
