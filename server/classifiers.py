@@ -1,17 +1,24 @@
 """Tenant text classifiers: settings, samples, versions (the database side).
 
 Everything is scoped by tenant: another tenant's classifier is a 404, exactly as
-one that does not exist. The retrieval hot path reads a classifier through a
-short per-process cache (``RESOLVE_TTL_S``), dropped on every local change; other
-processes see a rollback within that many seconds.
+one that does not exist. Deleting a classifier also removes its artefact folder
+when the artefact root is on this machine (on a cluster whose model tier keeps
+artefacts elsewhere, that store's own retention applies).
+
+The retrieval hot path reads a classifier through a short per-process cache
+(``RESOLVE_TTL_S``), dropped on every local change; other processes see a
+rollback within that many seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
+import shutil
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func
@@ -52,8 +59,10 @@ def custom_extractors(gazetteers: dict[str, list[str]], patterns: dict[str, str]
 
 
 class ClassifierService:
-    def __init__(self, db: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(self, db: async_sessionmaker[AsyncSession],
+                 artefact_root: Path | None = None) -> None:
         self.db = db
+        self.artefact_root = artefact_root
         self._cache: dict[tuple[str, str, int | None], tuple[float, Resolved]] = {}
 
     def forget(self, classifier_id: str) -> None:
@@ -125,6 +134,9 @@ class ClassifierService:
             await s.delete(row)
             await s.commit()
         self.forget(classifier_id)
+        if self.artefact_root is not None:
+            folder = self.artefact_root / tenant_id / classifier_id
+            await asyncio.to_thread(shutil.rmtree, folder, True)
 
     # -- samples -----------------------------------------------------------------------
 

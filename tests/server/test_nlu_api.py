@@ -283,3 +283,16 @@ def test_tenant_b_cannot_see_or_use_tenant_a_classifier(client, tenant):
     hello = client.post(f"{one}/retrieve", json={"text": "hello there", "threshold": 0},
                         headers=a).json()
     assert hello["results"][0]["label"] == "greet"
+
+
+def test_deleting_a_classifier_removes_its_artefacts(client, tenant, models):
+    h = tenant["headers"]
+    cid = _create(client, h)["id"]
+    _add(client, h, cid, [{"text": f"yes {i}", "label": "yes"} for i in range(4)]
+         + [{"text": f"no {i}", "label": "no"} for i in range(4)])
+    assert _wait(client, h, _train(client, h, cid, params={"epochs": 3})["id"])[
+        "status"] == "succeeded"
+    folder = models.config.artefact_path() / tenant["id"] / cid
+    assert folder.is_dir() and any(folder.iterdir())
+    assert client.delete(f"{BASE}/{cid}", headers=h).status_code == 204
+    assert not folder.exists()
