@@ -264,3 +264,47 @@ async def test_recognize_stream_decodes_as_audio_arrives(backend):
     with pytest.raises(BadInput) as info:  # a chunk the replica cannot place: start over
         await backend.recognize_stream(uuid.uuid4().hex, pcm[:4800].tobytes(), sentences, 9600)
     assert info.value.code == "stream_lost"
+
+
+async def test_train_text_classifier_streams_progress_then_retrieves(backend, hwu_split):
+    """A version is trained in the model tier, its progress streamed, then answered from."""
+    import uuid
+
+    texts, labels = zip(*hwu_split["train"], strict=True)
+    model_id = f"t-{backend.backend}/trained/{uuid.uuid4().hex[:8]}"
+    spec = {"model_id": model_id, "algorithm": "fast", "params": {"epochs": 10},
+            "texts": list(texts), "labels": list(labels), "oos_rate": 0.05}
+    events = [event async for event in backend.train_text_classifier(spec)]
+    progress = [e["progress"] for e in events]
+    assert progress == sorted(progress) and len(events) >= 3
+    assert {"embedding", "training"} <= {e["stage"] for e in events}
+    result = events[-1]["result"]
+    assert sorted(result["labels"]) == sorted(set(labels)) and 0 < result["threshold"] < 1
+    assert result["train_samples"] == len(texts) and len(result["data_hash"]) == 64
+    test_texts, test_labels = zip(*hwu_split["test"], strict=True)
+    rows = await backend.retrieve_text(model_id, list(test_texts), top_k=2, threshold=0.0)
+    accuracy = np.mean([r["label"] == y for r, y in zip(rows, test_labels, strict=True)])
+    assert accuracy >= 0.75 and all(len(r["labels"]) == 2 for r in rows)
+    # the same model id is immutable: a second training to it fails, nothing overwritten
+    with pytest.raises(Exception, match="exists"):
+        async for _ in backend.train_text_classifier(spec):
+            pass
+
+
+async def test_train_text_classifier_refuses_bad_specs(backend):
+    from nlu.errors import BadTrainingData, NoTrainingData
+
+    base = {"model_id": "t/bad/v1", "algorithm": "fast", "params": {}, "oos_rate": 0.05}
+    with pytest.raises(NoTrainingData):
+        async for _ in backend.train_text_classifier(
+                {**base, "texts": ["a", "b"], "labels": ["x", "x"]}):
+            pass
+    with pytest.raises(BadTrainingData):
+        async for _ in backend.train_text_classifier(
+                {**base, "texts": ["a", "b"], "labels": ["x", "y"], "params": {"nope": 1}}):
+            pass
+    with pytest.raises(BadInput):
+        async for _ in backend.train_text_classifier({**base, "texts": "a", "labels": []}):
+            pass
+    with pytest.raises(ModelNotFound):
+        await backend.retrieve_text("t/never/trained", ["hello"])
