@@ -112,6 +112,8 @@ class ClassifierService:
         async with self.db() as s:
             row = await self.get(s, tenant_id, classifier_id)
             changes = body.model_dump(exclude_unset=True, exclude={"clear_threshold"})
+            if changes.get("algorithm") not in (None, row.algorithm) and "params" not in changes:
+                changes["params"] = {}  # another algorithm: its own defaults
             custom_extractors(changes.get("gazetteers", row.gazetteers),
                               changes.get("patterns", row.patterns))
             _check_params(changes.get("algorithm", row.algorithm),
@@ -310,13 +312,12 @@ class ClassifierService:
 
 
 def _check_params(algorithm: str, params: dict[str, Any]) -> None:
-    """Refuse unknown hyper-parameter names now, not minutes later in a training job."""
-    from nlu.classifiers.training import ALGORITHMS
+    """Refuse unknown or out-of-range hyper-parameters now, not minutes later in a job."""
+    from nlu.classifiers.params import check_params
 
-    if algorithm not in ALGORITHMS:
-        raise ApiError(f"unknown algorithm {algorithm!r}", status=422, code="bad_algorithm")
     if not isinstance(params, dict) or len(json.dumps(params)) > 4000:
         raise ApiError("params must be a small JSON object", status=422, code="bad_params")
+    check_params(algorithm, params)
 
 
 def _version_out(v: NluVersion, active: int | None) -> dict[str, Any]:

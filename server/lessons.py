@@ -7,6 +7,7 @@ publishing a new one never changes a conversation already under way.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,11 +34,17 @@ from server.schemas import (
     VersionOut,
 )
 
+#: Called with each version that becomes published (and each built-in at seed time),
+#: after the commit; it must not block (the lesson classifiers schedule a training).
+OnPublish = Callable[[Lesson, int], None]
+
 
 class LessonService:
-    def __init__(self, db: async_sessionmaker[AsyncSession], cache: LessonCache) -> None:
+    def __init__(self, db: async_sessionmaker[AsyncSession], cache: LessonCache,
+                 on_publish: OnPublish | None = None) -> None:
         self.db = db
         self.cache = cache
+        self.on_publish = on_publish
 
     # --- reading ------------------------------------------------------------------
 
@@ -110,6 +117,8 @@ class LessonService:
             await s.flush()
             s.add(_new_version(lesson_id, 1, doc))
             await s.commit()
+        if body.publish:
+            self._published(doc, 1)
         return await self.get(who, lesson_id, 1)
 
     async def add_version(self, who: Principal, lesson_id: str, body: VersionCreate) -> VersionOut:
@@ -129,6 +138,7 @@ class LessonService:
             row.updated_at = datetime.now(UTC)
             s.add(row)
             await s.commit()
+            self._published(Lesson.model_validate(stored.document), version)
             return _summary(row, who, stored.document)
 
     async def save_draft(self, who: Principal, lesson_id: str, document: dict[str, Any]
@@ -163,6 +173,8 @@ class LessonService:
                 else:
                     latest = await s.get(LessonVersion, (doc.id, row.latest_version))
                     if latest is not None and latest.content_hash == doc.content_hash():
+                        if row.published_version == row.latest_version:
+                            self._published(doc, row.latest_version)
                         continue
                 await self._append(s, row, doc, publish=True)
                 changed.append(doc.id)
@@ -181,7 +193,13 @@ class LessonService:
         s.add(row)
         s.add(version)
         await s.commit()
+        if publish:
+            self._published(doc, row.latest_version)
         return _version_out(version, row.published_version)
+
+    def _published(self, doc: Lesson, version: int) -> None:
+        if self.on_publish is not None:
+            self.on_publish(doc, version)
 
     async def _visible(self, s: AsyncSession, who: Principal, lesson_id: str) -> LessonRow:
         row = await s.get(LessonRow, lesson_id)

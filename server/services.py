@@ -9,13 +9,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from dialog.engine import DialogEngine
 from dialog.machine import LessonCache
-from dialog.matching.base import DEFAULT_THRESHOLD
+from dialog.matching.base import DEFAULT_THRESHOLD, Matcher
 from dialog.matching.hybrid import HybridMatcher
 from server.auth import KeyResolver
 from server.classifiers import ClassifierService
 from server.db.engine import create_engine, session_factory
 from server.db.migrate import upgrade_async
 from server.faqs import FaqService
+from server.lesson_classifiers import LessonClassifiers
+from server.lesson_matcher import LessonMatcher
 from server.lessons import LessonService
 from server.observability import Metrics
 from server.play import PlayService
@@ -52,9 +54,12 @@ class Services:
     understanding: UnderstandingService
     faqs: FaqService
     owns_models: bool = True
+    lesson_classifiers: LessonClassifiers | None = None
 
     async def close(self) -> None:
         await self.training.close()
+        if self.lesson_classifiers is not None:
+            await self.lesson_classifiers.close()
         self.speech.close()
         if self.owns_models:
             await self.models.close()
@@ -74,9 +79,15 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
     if models is None:
         models = await start_models(settings.serving, observe=metrics.observe_model_call)
     tenants = TenantService(db)
-    lessons = LessonService(db, LessonCache())
-    matcher = HybridMatcher(models)
     config = getattr(models, "config", None)  # both backends keep their serving config
+    hybrid = HybridMatcher(models)
+    lesson_classifiers = None
+    matcher: Matcher = hybrid
+    if settings.lesson_classifier:
+        lesson_classifiers = LessonClassifiers(models, config.artefact_path() if config else None)
+        matcher = LessonMatcher(hybrid, models, lesson_classifiers)
+    lessons = LessonService(db, LessonCache(), lesson_classifiers.schedule
+                            if lesson_classifiers is not None else None)
     classifiers = ClassifierService(db, config.artefact_path() if config else None)
     understanding = UnderstandingService(models, classifiers)
     dialog = DialogEngine(matcher, settings.match_threshold or DEFAULT_THRESHOLD,
@@ -88,7 +99,7 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
                         KeyResolver(settings.admin_key, tenants.lookup), lessons, play,
                         SpeechService(settings, models, play, lessons, progress), progress,
                         classifiers, training, understanding,
-                        FaqService(db, models), owns_models)
+                        FaqService(db, models), owns_models, lesson_classifiers)
     reaped = await training.reap_stale()
     if reaped:
         log.warning("failed %d training jobs whose process had stopped", reaped)

@@ -51,6 +51,9 @@ class Settings(BaseSettings):
     emotion: bool = Field(
         True, description="after a turn that did not move on, sense the learner's emotion; a "
         "frustrated learner hears an encouraging line first")
+    lesson_classifier: bool = Field(
+        True, description="train a text classifier for each published lesson version in the "
+        "background and blend it with the keyword and embedding matcher once it is ready")
     max_import_bytes: int = Field(
         32 * 1024 * 1024, description="largest JSON-lines body of a sample import")
     seed_builtin: bool = Field(True, description="seed the built-in lessons at start-up")

@@ -63,9 +63,15 @@ class TrainingRunner:
                                  f"only {next(iter(labels))!r}")
         async with self.db() as s:
             row = await self.classifiers.get(s, tenant_id, classifier_id)
+            if algorithm is not None or params is not None:
+                from nlu.classifiers.params import check_params
+
+                check_params(algorithm or row.algorithm,
+                             row.params if params is None and algorithm is None else params)
             job = NluJob(classifier_id=classifier_id, tenant_id=tenant_id,
                          algorithm=algorithm or row.algorithm,
-                         params=row.params if params is None else params)
+                         params=(row.params if algorithm in (None, row.algorithm) else {})
+                         if params is None else params)
             s.add(job)
             try:
                 await s.commit()

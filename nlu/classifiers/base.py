@@ -53,8 +53,7 @@ class FittedModel(ABC):
 class Algorithm(ABC):
     """A training algorithm with its hyper-parameters' defaults."""
 
-    name: ClassVar[str]
-    defaults: ClassVar[dict[str, Any]]
+    name: ClassVar[str]  # its hyper-parameters are declared in nlu.classifiers.params
     #: refit on every sample after calibration (cheap algorithms) or keep the first fit
     refit: ClassVar[bool] = True
 
@@ -63,15 +62,10 @@ class Algorithm(ABC):
         self.device = device
 
     def params(self, given: dict[str, Any] | None) -> dict[str, Any]:
-        """``defaults`` updated by ``given``; unknown names are refused."""
-        from nlu.errors import BadTrainingData
+        """``defaults`` updated by ``given``, each value checked (``nlu.classifiers.params``)."""
+        from nlu.classifiers.params import check_params
 
-        given = dict(given or {})
-        unknown = sorted(set(given) - set(self.defaults))
-        if unknown:
-            raise BadTrainingData(f"unknown hyper-parameters for {self.name!r}: "
-                                  f"{', '.join(unknown)} (known: {', '.join(self.defaults)})")
-        return {**self.defaults, **given}
+        return check_params(self.name, given)
 
     @abstractmethod
     def fit(self, texts: Sequence[str], labels: Sequence[str], params: dict[str, Any],

@@ -18,7 +18,6 @@ import torch
 from torch import nn
 
 from nlu.classifiers.base import Algorithm, Embed, FittedModel, Progress
-from nlu.errors import BadTrainingData
 
 __all__ = ["FastAlgorithm", "FastModel"]
 
@@ -58,30 +57,11 @@ class FastModel(FittedModel):
 
 class FastAlgorithm(Algorithm):
     name = "fast"
-    defaults = {"hidden_dim": 512, "dropout": 0.1, "epochs": 30, "batch_size": 128,
-                "lr": 2e-3, "weight_decay": 1e-2, "label_smoothing": 0.1, "seed": 0}
     refit = True
 
     def __init__(self, embed: Embed, device: str = "cpu") -> None:
         super().__init__(embed, device)
         self._cache: dict[str, np.ndarray] = {}
-
-    def params(self, given: dict[str, Any] | None) -> dict[str, Any]:
-        p = super().params(given)
-        checks = {"hidden_dim": (0, 4096), "dropout": (0.0, 0.9), "epochs": (1, 1000),
-                  "batch_size": (1, 4096), "lr": (1e-6, 1.0), "weight_decay": (0.0, 1.0),
-                  "label_smoothing": (0.0, 0.5), "seed": (0, 2**31 - 1)}
-        for name, (low, high) in checks.items():
-            value = p[name]
-            if isinstance(value, bool) or not isinstance(value, int | float) or not (
-                    low <= value <= high):
-                raise BadTrainingData(f"{name} must be a number in [{low}, {high}], "
-                                      f"got {value!r}")
-        for name in ("hidden_dim", "epochs", "batch_size", "seed"):
-            if not float(p[name]).is_integer():
-                raise BadTrainingData(f"{name} must be an integer, got {p[name]!r}")
-            p[name] = int(p[name])
-        return p
 
     def features(self, texts: Sequence[str]) -> np.ndarray:
         """Embeddings of ``texts``, each text embedded once per algorithm instance."""

@@ -78,6 +78,10 @@ def test_classifier_life_cycle_and_bad_input(client, tenant):
     assert_error(client.post(BASE, json={"name": "intents"}, headers=h), 409, "conflict")
     assert_error(client.post(BASE, json={"name": "x", "language": "fr"}, headers=h), 422)
     assert_error(client.post(BASE, json={"name": "x", "algorithm": "magic"}, headers=h), 422)
+    assert_error(client.post(BASE, json={"name": "x", "params": {"learning_rate": 1}},
+                             headers=h), 422, "bad_training_data")  # a typo, refused at once
+    assert_error(client.post(BASE, json={"name": "x", "algorithm": "accurate",
+                                         "params": {"epochs": 0}}, headers=h), 422)
     assert_error(client.post(BASE, json={"name": "x", "patterns": {"code": "("}}, headers=h),
                  422)
     cid = clf["id"]
