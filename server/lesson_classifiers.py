@@ -126,7 +126,8 @@ class LessonClassifiers:
         self.artefact_root = Path(artefact_root) if artefact_root is not None else None
         self._ready: dict[tuple[str, int], str] = {}  # (lesson_id, version) -> model id
         self._waiting: dict[str, set[tuple[str, int]]] = {}  # model id -> versions
-        self._none: set[tuple[str, int]] = set()  # versions with nothing to train
+        # versions are immutable: what to train for each is worked out once (None: nothing)
+        self._plans: dict[tuple[str, int], _Plan | None] = {}
         self._failed: dict[str, float] = {}  # model id -> monotonic time of the failure
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._one_at_a_time = asyncio.Semaphore(1)
@@ -139,14 +140,15 @@ class LessonClassifiers:
     def schedule(self, lesson: Lesson, version: int) -> None:
         """Make sure the version gets its classifier, without waiting for it."""
         key = (lesson.id, version)
-        if key in self._ready or key in self._none:
+        if key in self._ready:
             return
-        plan = _plan(lesson)
+        if key not in self._plans:
+            self._plans[key] = _plan(lesson)
+        plan = self._plans[key]
         if plan is None:
-            self._none.add(key)
             return
         if plan.model_id in self._tasks:
-            self._waiting[plan.model_id].add(key)
+            self._waiting.setdefault(plan.model_id, set()).add(key)
             return
         failed = self._failed.get(plan.model_id)
         if failed is not None and time.monotonic() - failed < RETRY_AFTER_S:
@@ -157,11 +159,15 @@ class LessonClassifiers:
         self._waiting[plan.model_id] = {key}
         task = asyncio.create_task(self._provide(plan), name=f"lesson-classifier-{lesson.id}")
         self._tasks[plan.model_id] = task
-        task.add_done_callback(lambda _: self._tasks.pop(plan.model_id, None))
 
     def forget(self, lesson_id: str, version: int) -> None:
         """The model tier lost this version's artefact: look for (or train) it again."""
         self._ready.pop((lesson_id, version), None)
+
+    async def settled(self) -> None:
+        """Wait for the trainings in flight to end, however they end (a CLI, tests)."""
+        while self._tasks:
+            await asyncio.gather(*self._tasks.values(), return_exceptions=True)
 
     async def close(self) -> None:
         tasks = list(self._tasks.values())
@@ -187,27 +193,29 @@ class LessonClassifiers:
     async def _provide(self, plan: _Plan) -> None:
         model_id = plan.model_id
         try:
-            async with self._one_at_a_time:
-                if not (self._exists_locally(model_id) or await self._on_model_tier(model_id)):
-                    await self._train(plan)
-        except (ServingError, NluError) as exc:
-            self._failure(model_id)
-            log.warning("lesson classifier %s failed to train: %s; turns use the hybrid "
-                        "matcher", model_id, exc)
-        except Exception:
-            self._failure(model_id)
-            log.exception("lesson classifier %s failed to train; turns use the hybrid "
-                          "matcher", model_id)
-        else:
+            try:
+                async with self._one_at_a_time:
+                    if not (self._exists_locally(model_id)
+                            or await self._on_model_tier(model_id)):
+                        await self._train(plan)
+            except (ServingError, NluError) as exc:
+                if not self._exists_locally(model_id):  # else another process saved it first
+                    self._failed[model_id] = time.monotonic()
+                    log.warning("lesson classifier %s failed to train: %s; turns use the "
+                                "hybrid matcher", model_id, exc)
+                    return
+            except Exception:
+                if not self._exists_locally(model_id):
+                    self._failed[model_id] = time.monotonic()
+                    log.exception("lesson classifier %s failed to train; turns use the "
+                                  "hybrid matcher", model_id)
+                    return
             self._failed.pop(model_id, None)
-            for key in self._waiting.pop(model_id, set()):
+            for key in self._waiting.get(model_id, ()):
                 self._ready[key] = model_id
         finally:  # cancelled (close) included: nothing waits on this task any more
             self._waiting.pop(model_id, None)
-
-    def _failure(self, model_id: str) -> None:
-        self._failed[model_id] = time.monotonic()
-        self._waiting.pop(model_id, None)
+            self._tasks.pop(model_id, None)
 
     async def _train(self, plan: _Plan) -> None:
         started = time.perf_counter()

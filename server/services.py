@@ -55,9 +55,12 @@ class Services:
     faqs: FaqService
     owns_models: bool = True
     lesson_classifiers: LessonClassifiers | None = None
+    lesson_matcher: LessonMatcher | None = None
 
     async def close(self) -> None:
         await self.training.close()
+        if self.lesson_matcher is not None:
+            await self.lesson_matcher.close()
         if self.lesson_classifiers is not None:
             await self.lesson_classifiers.close()
         self.speech.close()
@@ -81,11 +84,11 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
     tenants = TenantService(db)
     config = getattr(models, "config", None)  # both backends keep their serving config
     hybrid = HybridMatcher(models)
-    lesson_classifiers = None
+    lesson_classifiers, lesson_matcher = None, None
     matcher: Matcher = hybrid
     if settings.lesson_classifier:
         lesson_classifiers = LessonClassifiers(models, config.artefact_path() if config else None)
-        matcher = LessonMatcher(hybrid, models, lesson_classifiers)
+        matcher = lesson_matcher = LessonMatcher(hybrid, models, lesson_classifiers)
     lessons = LessonService(db, LessonCache(), lesson_classifiers.schedule
                             if lesson_classifiers is not None else None)
     classifiers = ClassifierService(db, config.artefact_path() if config else None)
@@ -99,7 +102,8 @@ async def build_services(settings: Settings, models: ModelClient | None = None,
                         KeyResolver(settings.admin_key, tenants.lookup), lessons, play,
                         SpeechService(settings, models, play, lessons, progress), progress,
                         classifiers, training, understanding,
-                        FaqService(db, models), owns_models, lesson_classifiers)
+                        FaqService(db, models), owns_models, lesson_classifiers,
+                        lesson_matcher)
     reaped = await training.reap_stale()
     if reaped:
         log.warning("failed %d training jobs whose process had stopped", reaped)

@@ -44,8 +44,11 @@ def make_settings(tmp_path: Path) -> Callable[..., object]:
     from server.settings import Settings
 
     def make(**overrides: object) -> Settings:
+        # lesson classifiers train in the background at start-up: off unless a test asks
+        # (tests/server/test_lesson_classifier.py), so short tests don't pay for them
         values = {"database_url": f"sqlite+aiosqlite:///{tmp_path / 'parley.db'}",
-                  "admin_key": ADMIN_KEY, "redis_url": None, "serving": "local"}
+                  "admin_key": ADMIN_KEY, "redis_url": None, "serving": "local",
+                  "lesson_classifier": False}
         values.update(overrides)
         return Settings.model_validate(values)
 
