@@ -59,6 +59,7 @@ class Services:
 
     async def close(self) -> None:
         await self.training.close()
+        await self.understanding.close()
         if self.lesson_matcher is not None:
             await self.lesson_matcher.close()
         if self.lesson_classifiers is not None:

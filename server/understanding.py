@@ -1,8 +1,11 @@
 """Answering with a classifier: retrieval (labels, out of scope, entities) and testing.
 
-The model tier computes calibrated label scores (``retrieve_text``); entities
-are rules and gazetteers, microseconds of work, so they run here in the web
-process on the same texts.
+The model tier computes calibrated label scores and each answer's confidence
+(``retrieve_text``); the out-of-scope cut is applied here, so concurrent
+one-text requests for a version share one model call whatever threshold each
+asked for (``RetrieveBatcher``: at 200 requests a second, one call per request
+queued for minutes behind Ray's per-call cost). Entities are rules and
+gazetteers, microseconds of work, so they run here in the web process too.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from nlu.metrics import classification_report
 from server.classifiers import ClassifierService, Resolved
 from server.errors import ApiError
 from server.nlu_schemas import RetrieveOut, TestOut
+from server.retrieve_batcher import RetrieveBatcher
 from serving.base import ModelClient, ServingError
 
 __all__ = ["TurnEmotion", "UnderstandingService"]
@@ -29,6 +33,10 @@ class UnderstandingService:
         self.models, self.classifiers = models, classifiers
         self.builtin = BuiltinExtractor()
         self.emotion_model = emotion_model or load_default()
+        self.batcher = RetrieveBatcher(models)
+
+    async def close(self) -> None:
+        await self.batcher.close()
 
     async def emotion(self, texts: list[str]) -> list[dict[str, Any]]:
         """Per text its emotion and the calibrated scores (one embedding each)."""
@@ -51,8 +59,11 @@ class UnderstandingService:
                        with_entities: bool) -> RetrieveOut:
         resolved = await self.classifiers.resolve(tenant_id, classifier_id, version)
         cut = resolved.threshold if threshold is None else threshold
-        rows = await self.models.retrieve_text(resolved.model_id, texts, top_k, cut)
-        results = [{**row, "text": text,
+        if len(texts) == 1:
+            rows = [await self.batcher.retrieve(resolved.model_id, texts[0], top_k)]
+        else:
+            rows = await self.models.retrieve_text(resolved.model_id, texts, top_k)
+        results = [{**_answer(row, cut), "text": text,
                     "entities": self.entities(text, resolved) if with_entities else []}
                    for text, row in zip(texts, rows, strict=True)]
         return RetrieveOut(classifier_id=classifier_id, version=resolved.version,
@@ -73,9 +84,8 @@ class UnderstandingService:
         texts = [t for t, _ in samples]
         for start in range(0, len(texts), _BATCH):
             rows = await self.models.retrieve_text(resolved.model_id,
-                                                   texts[start:start + _BATCH], 1,
-                                                   resolved.threshold)
-            answers.extend(row["label"] for row in rows)
+                                                   texts[start:start + _BATCH], 1)
+            answers.extend(_answer(row, resolved.threshold)["label"] for row in rows)
             tops.extend(row["labels"][0]["label"] for row in rows)
         truth = [label for _, label in samples]
         report = classification_report(truth, answers, version_info["labels"], OOS_LABELS)
@@ -83,6 +93,13 @@ class UnderstandingService:
         inscope = [(t, top) for t, top in zip(truth, tops, strict=True) if t in known]
         top1 = sum(t == top for t, top in inscope) / len(inscope) if inscope else None
         return TestOut(version=resolved.version, top1_accuracy=top1, **report)
+
+
+def _answer(row: dict[str, Any], cut: float) -> dict[str, Any]:
+    """The model's scores with this request's out-of-scope threshold applied."""
+    best = row["labels"][0]["label"]
+    oos = best in OOS_LABELS or row["confidence"] < cut
+    return {**row, "label": None if oos else best, "out_of_scope": oos}
 
 
 class TurnEmotion:
