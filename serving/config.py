@@ -72,7 +72,7 @@ class FamilySettings(_Strict):
     max_models_per_replica: int = Field(4, ge=1, description="multiplexed heads kept (LRU)")
     train_timeout_s: float = Field(3600.0, gt=0, description="text_classifier: deadline of "
                                    "one training run")
-    progress_timeout_s: float = Field(300.0, gt=0, description="text_classifier: longest "
+    progress_timeout_s: float = Field(600.0, gt=0, description="text_classifier: longest "
                                       "silence between two progress events of a training run")
     client_batch_size: int = Field(0, ge=0, description="ray backend: > 1 merges concurrent "
                                    "small calls of this web process into one handle call")

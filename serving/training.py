@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import Executor
 from typing import Any
@@ -25,6 +26,7 @@ from nlu.classifiers.base import Progress
 __all__ = ["TrainingCancelled", "embed_on", "stream_progress"]
 
 _CHUNK = 256
+_ALIVE_S = 10.0
 
 
 class TrainingCancelled(Exception):
@@ -52,13 +54,15 @@ async def stream_progress(pool: Executor, fit: Callable[[Progress], Any],
     loop = asyncio.get_running_loop()
     queue: asyncio.Queue[dict[str, Any]] = asyncio.Queue()
     cancelled = threading.Event()
-    last: dict[str, Any] = {"stage": None, "progress": -1.0}
+    last: dict[str, Any] = {"stage": None, "progress": -1.0, "at": 0.0}
 
     def progress(stage: str, fraction: float) -> None:
         if cancelled.is_set():
             raise TrainingCancelled("the training stream was closed")
-        if stage != last["stage"] or fraction - last["progress"] >= min_step:
-            last.update(stage=stage, progress=fraction)
+        now = time.monotonic()
+        if (stage != last["stage"] or fraction - last["progress"] >= min_step
+                or now - last["at"] >= _ALIVE_S):  # a slow stage still says it is alive
+            last.update(stage=stage, progress=fraction, at=now)
             event = {"stage": stage, "progress": round(float(fraction), 4)}
             loop.call_soon_threadsafe(queue.put_nowait, event)
 

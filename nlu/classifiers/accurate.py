@@ -150,13 +150,24 @@ class AccurateModel(FittedModel):
         return encoded["input_ids"].to(self.device), encoded["attention_mask"].to(self.device)
 
     def logits(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)[0]
+
+    def features(self, texts: list[str]) -> np.ndarray:
+        return self.encode(texts)[1]
+
+    def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+        """Logits and the fine-tuned sentence vectors they come from, in one pass."""
         texts = [str(t) for t in texts]
-        out = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        logits = np.zeros((len(texts), len(self.labels)), dtype=np.float32)
+        vectors = np.zeros((len(texts), self.net.head.in_features), dtype=np.float32)
         self.net.eval()
         with torch.inference_mode():
             for rows in _by_length([len(t) for t in texts]):
-                out[rows] = self.net(*self.tokens([texts[i] for i in rows])).float().cpu()
-        return out
+                ids, mask = self.tokens([texts[i] for i in rows])
+                vector = self.net.vector(self.net.bottom(ids, mask), mask)
+                logits[rows] = self.net.head(vector).float().cpu().numpy()
+                vectors[rows] = vector.float().cpu().numpy()
+        return logits, vectors
 
     def save(self, folder: Path) -> dict[str, Any]:
         from safetensors.torch import save_file

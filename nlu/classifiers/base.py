@@ -40,10 +40,14 @@ class FittedModel(ABC):
     def logits(self, texts: list[str]) -> np.ndarray:
         """One row of ``len(labels)`` logits per text (float32)."""
 
+    def features(self, texts: list[str]) -> np.ndarray | None:
+        """L2-normalised sentence features, where the model has them (None: it has not);
+        the out-of-scope check compares them with the training texts' (``training``)."""
+        return None
+
     def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
-        """Logits and, where the model has them, L2-normalised sentence features: the
-        out-of-scope check compares those with the training texts' (``training``)."""
-        return self.logits(texts), None
+        """Logits and features of the same texts (models with features do both at once)."""
+        return self.logits(texts), self.features(texts)
 
     @abstractmethod
     def save(self, folder: Path) -> dict[str, Any]:

@@ -39,6 +39,9 @@ class FastModel(FittedModel):
     def logits(self, texts: list[str]) -> np.ndarray:
         return self.logits_of(self.embed(list(texts)))
 
+    def features(self, texts: list[str]) -> np.ndarray:
+        return self.embed(list(texts))
+
     def encode(self, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
         features = self.embed(list(texts))
         return self.logits_of(features), features

@@ -45,6 +45,7 @@ ALGORITHMS = ("fast", "accurate")
 OOS_LABELS = frozenset({"oos", "out_of_scope"})
 CROSS_FIT_BELOW = 300
 NEIGHBOURS = 3
+_BANK_CHUNK = 512
 _META, _BANK = "classifier.json", "bank.npy"
 FORMAT = "parley-classifier"
 
@@ -234,7 +235,7 @@ def train_classifier(algorithm: Algorithm, texts: Sequence[str], labels: Sequenc
             continue
         model = algorithm.fit([texts[i] for i in keep], fold_labels, p, step)
         logits, features = model.encode([texts[i] for i in rows])
-        bank = _bank(model, [texts[i] for i in keep[~oos_rows[keep]]])
+        bank = _bank(model, [texts[i] for i in keep[~oos_rows[keep]]], step)
         # a fold may miss a rare label: place its logits in the full label space
         full = np.full((len(rows), len(names)), -1e4, np.float32)
         full[:, [index[name] for name in model.labels]] = logits
@@ -270,13 +271,17 @@ def train_classifier(algorithm: Algorithm, texts: Sequence[str], labels: Sequenc
             "train_samples": len(texts), "label_counts": dict(sorted(counts.items())),
             "data_hash": data_hash(texts, labels), "metrics": metrics,
             "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())}
-    bank = _bank(model, [t for t, o in zip(texts, oos_rows, strict=True) if not o])
+    bank = _bank(model, [t for t, o in zip(texts, oos_rows, strict=True) if not o], step)
     return TrainedClassifier(model, temperature, threshold, bank, meta)
 
 
-def _bank(model: FittedModel, texts: list[str]) -> np.ndarray | None:
-    """The in-scope training texts' features (None: the model has none)."""
-    if not texts:
+def _bank(model: FittedModel, texts: list[str], progress: Progress) -> np.ndarray | None:
+    """The in-scope training texts' features (None: the model has none), a chunk at a time
+    so a slow model still reports that it is alive."""
+    if not texts or model.features(texts[:1]) is None:
         return None
-    features = model.encode(texts)[1]
-    return None if features is None else np.asarray(features, np.float32)
+    parts = []
+    for start in range(0, len(texts), _BANK_CHUNK):
+        parts.append(np.asarray(model.features(texts[start:start + _BANK_CHUNK]), np.float32))
+        progress("indexing", 1.0)
+    return np.concatenate(parts)
