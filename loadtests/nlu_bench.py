@@ -7,7 +7,7 @@ on schedule whether or not earlier ones answered, as independent clients do)
 for ``--seconds``, one fold-10 utterance per request; latency is measured at
 the client.
 
-    python -m loadtests.nlu_bench [--host URL --api-key KEY] [--rps 200] [--seconds 20]
+    python -m loadtests.nlu_bench [--host URL --api-key KEY] [--rps 200,100] [--seconds 20]
 
 Last line: {"train_samples", "train_s", "retrieve_rps", "retrieve_p50_ms",
 "retrieve_p95_ms", "errors", ...}
@@ -44,38 +44,48 @@ async def run(base: str, args: argparse.Namespace) -> dict:
         url = f"{base}{nlu.BASE}/{cid}/retrieve"
         for text in queries[:20]:  # warm the version into the replica's cache
             (await http.post(url, json={"text": text}, headers=headers)).raise_for_status()
-        latencies: list[float] = []
-        errors: list[str] = []
-
-        async def one(text: str) -> None:
-            started = time.perf_counter()
-            try:
-                resp = await http.post(url, json={"text": text}, headers=headers)
-                if resp.status_code != 200:
-                    errors.append(str(resp.status_code))
-                    return
-                latencies.append((time.perf_counter() - started) * 1000)
-            except httpx.HTTPError as exc:
-                errors.append(type(exc).__name__)
-
-        total = int(args.rps * args.seconds)
-        tasks = []
-        started = time.perf_counter()
-        for i in range(total):
-            delay = started + i / args.rps - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            tasks.append(asyncio.create_task(one(queries[i % len(queries)])))
-        await asyncio.gather(*tasks)
-        elapsed = time.perf_counter() - started
+        phases = [await _phase(http, url, headers, queries, rps, args.seconds)
+                  for rps in args.rps]
+    first = phases[0]
     return {"train_samples": len(train), "train_s": round(train_s, 2),
-            "retrieve_rps": round(len(latencies) / elapsed, 1),
-            "retrieve_p50_ms": round(percentile(latencies, 50), 2),
-            "retrieve_p95_ms": round(percentile(latencies, 95), 2),
-            "retrieve_p99_ms": round(percentile(latencies, 99), 2),
-            "errors": len(errors), "offered_rps": args.rps, "requests": total,
-            "algorithm": args.algorithm, "version": job["version"],
-            }
+            "retrieve_rps": first["achieved_rps"], "retrieve_p50_ms": first["p50_ms"],
+            "retrieve_p95_ms": first["p95_ms"], "retrieve_p99_ms": first["p99_ms"],
+            "errors": first["errors"], "offered_rps": first["offered_rps"],
+            "by_rate": phases, "algorithm": args.algorithm, "version": job["version"]}
+
+
+async def _phase(http: httpx.AsyncClient, url: str, headers: dict[str, str],
+                 queries: list[str], rps: float, seconds: float) -> dict:
+    """Open-loop requests at ``rps`` for ``seconds``: latency percentiles and errors."""
+    latencies: list[float] = []
+    errors: list[str] = []
+
+    async def one(text: str) -> None:
+        started = time.perf_counter()
+        try:
+            resp = await http.post(url, json={"text": text}, headers=headers)
+            if resp.status_code != 200:
+                errors.append(str(resp.status_code))
+                return
+            latencies.append((time.perf_counter() - started) * 1000)
+        except httpx.HTTPError as exc:
+            errors.append(type(exc).__name__)
+
+    total = int(rps * seconds)
+    tasks = []
+    started = time.perf_counter()
+    for i in range(total):
+        delay = started + i / rps - time.perf_counter()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        tasks.append(asyncio.create_task(one(queries[i % len(queries)])))
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - started
+    return {"offered_rps": rps, "requests": total,
+            "achieved_rps": round(len(latencies) / elapsed, 1),
+            "p50_ms": round(percentile(latencies, 50), 2),
+            "p95_ms": round(percentile(latencies, 95), 2),
+            "p99_ms": round(percentile(latencies, 99), 2), "errors": len(errors)}
 
 
 def main() -> None:
@@ -86,7 +96,9 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=nlu.default_hwu(), help="HWU64 folder")
     parser.add_argument("--samples", type=int, default=10_000)
     parser.add_argument("--algorithm", default="fast", choices=["fast", "accurate"])
-    parser.add_argument("--rps", type=float, default=200)
+    parser.add_argument("--rps", type=lambda v: [float(x) for x in v.split(",")],
+                        default=[200.0], help="request rates, comma-separated (first: the "
+                        "headline keys)")
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--seed", type=int, default=0)
