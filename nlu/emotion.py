@@ -132,12 +132,11 @@ def _nll(logits: np.ndarray, y: np.ndarray, temperature: float) -> float:
 
 
 def _fit_temperature(logits: np.ndarray, y: np.ndarray) -> float:
-    """The temperature minimising the negative log-likelihood of out-of-fold logits."""
-    from scipy.optimize import minimize_scalar
+    """The temperature minimising the negative log-likelihood of out-of-fold logits (the
+    same temperature scaling the tenant classifiers use)."""
+    from nlu.classifiers.calibration import fit_temperature
 
-    res = minimize_scalar(lambda log_t: _nll(logits, y, float(np.exp(log_t))),
-                          bounds=(np.log(0.05), np.log(20.0)), method="bounded")
-    return float(np.exp(res.x))
+    return fit_temperature(logits, y)
 
 
 def _check(embeddings: np.ndarray, labels: Sequence[str]) -> tuple[np.ndarray, list[str]]:
