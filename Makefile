@@ -23,6 +23,7 @@ test: $(STAMP) services
 
 services:
 	bash scripts/ensure-services.sh
+	bash scripts/ensure-browser.sh
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

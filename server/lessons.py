@@ -143,8 +143,19 @@ class LessonService:
 
     async def save_draft(self, who: Principal, lesson_id: str, document: dict[str, Any]
                          ) -> DraftOut:
+        """Autosave; a new lesson id (a client-generated UUID) creates the lesson, unversioned.
+
+        The editor names a lesson before it is valid, so the first autosave of a new
+        lesson cannot wait for ``POST /v1/lessons`` (which needs a playable document).
+        """
         async with self.db() as s:
-            row = await self._owned(s, who, lesson_id)
+            row = await s.get(LessonRow, lesson_id)
+            if row is None and who.tenant_id:
+                row = _new_draft_row(who, lesson_id, document)
+                s.add(row)
+                await s.flush()
+            else:
+                row = await self._owned(s, who, lesson_id)
             row.draft = document
             row.draft_updated_at = datetime.now(UTC)
             s.add(row)
@@ -184,6 +195,17 @@ class LessonService:
 
     async def _append(self, s: AsyncSession, row: LessonRow, doc: Lesson, publish: bool
                       ) -> VersionOut:
+        latest = await s.get(LessonVersion, (row.id, row.latest_version))
+        if latest is not None and latest.content_hash == doc.content_hash():
+            # Saving what the latest version already says (the editor's "try it" twice)
+            # adds nothing; publishing it publishes that version.
+            if publish and row.published_version != latest.version:
+                row.published_version = latest.version
+                row.updated_at = datetime.now(UTC)
+                s.add(row)
+                await s.commit()
+                self._published(doc, latest.version)
+            return _version_out(latest, row.published_version)
         row.latest_version += 1
         row.title = doc.title
         row.updated_at = datetime.now(UTC)
@@ -227,6 +249,17 @@ def check(document: dict[str, Any]) -> ValidationOut:
     return ValidationOut(valid=not found, issues=found)
 
 
+def _new_draft_row(who: Principal, lesson_id: str, document: dict[str, Any]) -> LessonRow:
+    try:
+        uuid.UUID(lesson_id)
+    except ValueError:
+        raise ApiError(f"a new lesson's id must be a UUID, not {lesson_id!r}", status=422,
+                       code="bad_lesson_id") from None
+    title = document.get("title") if isinstance(document.get("title"), str) else ""
+    return LessonRow(id=lesson_id, tenant_id=who.tenant_id, public=False,
+                     title=(title or "Untitled lesson")[:200], latest_version=0)
+
+
 def _new_version(lesson_id: str, version: int, doc: Lesson) -> LessonVersion:
     return LessonVersion(lesson_id=lesson_id, version=version,
                          document=doc.model_dump(mode="json"), content_hash=doc.content_hash())
@@ -238,6 +271,7 @@ def _summary(row: LessonRow, who: Principal, document: dict[str, Any]) -> Lesson
         level=document.get("level", ""), public=row.public,
         owned=bool(who.tenant_id and row.tenant_id == who.tenant_id),
         latest_version=row.latest_version, published_version=row.published_version,
+        draft_updated_at=row.draft_updated_at if row.tenant_id == who.tenant_id else None,
     )
 
 

@@ -83,8 +83,10 @@ class LessonSummary(BaseModel):
     level: str
     public: bool
     owned: bool = Field(description="the caller's tenant owns it")
-    latest_version: int
+    latest_version: int = Field(description="0 for a lesson that so far is only a draft")
     published_version: int | None
+    draft_updated_at: datetime | None = Field(None, description="the editor's last autosave "
+                                              "(owners only)")
 
 
 class LessonOut(LessonSummary):

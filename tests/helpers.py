@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 ADMIN_KEY = "admin-test-key-0123456789"
@@ -42,3 +43,19 @@ def assert_error(resp, status: int, code: str | None = None) -> dict:
     if code is not None:
         assert body["error"]["code"] == code, body
     return body["error"]
+
+
+def reading_lesson(corpus, truths: list[str], check: dict | None = None) -> dict:
+    """A two-state lesson: read one of ``truths`` (among eight other corpus sentences) aloud."""
+    from speech.lm import normalize
+
+    others = sorted({normalize(u.text) for u in corpus.utterances} - set(truths))[::40][:8]
+    ids = {name: str(uuid.uuid4()) for name in ("read", "done")}
+    return {"id": "reading", "title": "Read aloud", "mission": "Read a sentence aloud",
+            "initial": ids["read"], "states": [
+                {"id": ids["read"], "name": "read", "lines": ["Please read your sentence."],
+                 "expects": [{"id": str(uuid.uuid4()), "target": ids["done"], "intent": "read",
+                              "examples": [*truths, *others],
+                              **({"pronunciation": check} if check else {})}]},
+                {"id": ids["done"], "name": "done", "lines": ["Well read, thank you!"],
+                 "kind": "goal"}]}

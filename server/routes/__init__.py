@@ -8,6 +8,7 @@ from server.routes import (  # noqa: F401  (registration)
     nlu_tools,
     pronunciation,
     sessions,
+    speech,
     system,
 )
 from server.routes._api import api

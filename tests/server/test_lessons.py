@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from tests.helpers import assert_error
+import uuid
+
+from tests.helpers import assert_error, new_tenant
 from tests.server.lesson_docs import tiny_lesson, with_unknown_target, with_unreachable_state
 
 
@@ -83,6 +85,41 @@ def test_validate_endpoint_and_drafts(client, tenant):
     assert client.get(f"/v1/lessons/{lid}", headers=h).json()["title"] == "Greetings"
     assert_error(client.put("/v1/lessons/immigration/draft", json={"document": {}}, headers=h),
                  403, "forbidden")
+
+
+def test_a_new_lessons_first_autosave_creates_it_unversioned(client, tenant):
+    """The editor names a lesson (a client UUID) before its document is valid."""
+    h = tenant["headers"]
+    lid = str(uuid.uuid4())
+    half = {"title": "Half done", "states": []}
+    saved = client.put(f"/v1/lessons/{lid}/draft", json={"document": half}, headers=h)
+    assert saved.status_code == 200 and saved.json()["issues"], saved.text
+    mine = {x["id"]: x for x in client.get("/v1/lessons", headers=h).json()}[lid]
+    assert (mine["title"], mine["latest_version"], mine["published_version"]) == \
+        ("Half done", 0, None)
+    assert mine["owned"] and not mine["public"] and mine["draft_updated_at"]
+    assert lid not in {x["id"] for x in client.get("/v1/lessons").json()}  # private
+    assert_error(client.post("/v1/sessions", json={"lesson_id": lid}, headers=h), 409,
+                 "not_published")
+    other = new_tenant(client, "other school")["headers"]
+    assert_error(client.put(f"/v1/lessons/{lid}/draft", json={"document": {}}, headers=other),
+                 404)
+    assert_error(client.get(f"/v1/lessons/{lid}/draft", headers=other), 404)
+    assert_error(client.put("/v1/lessons/not-a-uuid/draft", json={"document": {}}, headers=h),
+                 422, "bad_lesson_id")
+    assert_error(client.put(f"/v1/lessons/{uuid.uuid4()}/draft", json={"document": {}}), 401)
+
+    # publishing the finished draft makes version 1; saving the same content again adds nothing
+    doc = tiny_lesson("Done")
+    v1 = client.post(f"/v1/lessons/{lid}/versions", json={"document": doc}, headers=h)
+    assert v1.status_code == 201 and v1.json()["version"] == 1 and not v1.json()["published"]
+    again = client.post(f"/v1/lessons/{lid}/versions", json={"document": doc, "publish": True},
+                        headers=h)
+    assert again.json()["version"] == 1 and again.json()["published"]
+    versions = client.get(f"/v1/lessons/{lid}/versions", headers=h).json()
+    assert [(v["version"], v["published"]) for v in versions] == [(1, True)]
+    session = client.post("/v1/sessions", json={"lesson_id": lid}, headers=h)
+    assert session.status_code == 201 and session.json()["version"] == 1
 
 
 def test_bad_bodies(client, tenant):

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import time
-import uuid
 
 import numpy as np
 import pytest
@@ -18,7 +17,7 @@ import soxr
 from speech.asr.match import edit_distance
 from speech.eval.data import DataDir, read_wav
 from speech.lm import normalize
-from tests.helpers import SHARED_DATA, assert_error, new_tenant
+from tests.helpers import SHARED_DATA, assert_error, new_tenant, reading_lesson
 
 CORPUS = SHARED_DATA / "speechocean762-train-subset"
 pytestmark = pytest.mark.skipif(
@@ -37,25 +36,12 @@ def _utt(corpus: DataDir, uid: str):
     return next(u for u in corpus.utterances if u.id == uid)
 
 
-def _lesson(corpus: DataDir, truths: list[str], check: dict | None = None) -> dict:
-    others = sorted({normalize(u.text) for u in corpus.utterances} - set(truths))[::40][:8]
-    ids = {name: str(uuid.uuid4()) for name in ("read", "done")}
-    return {"id": "reading", "title": "Read aloud", "mission": "Read a sentence aloud",
-            "initial": ids["read"], "states": [
-                {"id": ids["read"], "name": "read", "lines": ["Please read your sentence."],
-                 "expects": [{"id": str(uuid.uuid4()), "target": ids["done"], "intent": "read",
-                              "examples": [*truths, *others],
-                              **({"pronunciation": check} if check else {})}]},
-                {"id": ids["done"], "name": "done", "lines": ["Well read, thank you!"],
-                 "kind": "goal"}]}
-
-
 @pytest.fixture
 def reading(client, corpus) -> dict:
     """A tenant with the reading lesson published; returns its auth headers."""
     tenant = new_tenant(client, "speakers")
     truths = [normalize(_utt(corpus, u).text) for u in (WS_UTT, HTTP_UTT)]
-    created = client.post("/v1/lessons", json={"document": _lesson(corpus, truths)},
+    created = client.post("/v1/lessons", json={"document": reading_lesson(corpus, truths)},
                           headers=tenant["headers"])
     assert created.status_code == 201, created.text
     return {"headers": tenant["headers"], "lesson_id": created.json()["id"]}
@@ -197,7 +183,7 @@ def test_a_pronunciation_check_asks_again_and_progress_keeps_the_turn(client, co
     utt = _utt(corpus, HTTP_UTT)
     tenant = new_tenant(client, "strict teachers")
     truth = normalize(utt.text)
-    doc = _lesson(corpus, [truth], check={"phrase": truth.split()[-1], "min_score": 100})
+    doc = reading_lesson(corpus, [truth], check={"phrase": truth.split()[-1], "min_score": 100})
     created = client.post("/v1/lessons", json={"document": doc}, headers=tenant["headers"])
     assert created.status_code == 201, created.text
     session = client.post("/v1/sessions", json={"lesson_id": created.json()["id"],
