@@ -1,0 +1,160 @@
+"""The role-play page in Chromium: a real learner recording as the microphone.
+
+Chromium plays a speechocean762 recording (padded with silence, so the server's
+endpointing hears the end) as its fake microphone; the page's AudioWorklet
+downsamples it to 16 kHz PCM16 and streams it over the WebSocket; the server
+recognises it against the state's expected answers, moves the lesson on and
+scores the pronunciation. The test asserts what the learner sees: the transcript,
+the bot's next line, words coloured by score, the phones of a clicked word.
+"""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+import numpy as np
+import pytest
+import soundfile as sf
+from playwright.sync_api import expect
+
+from speech.asr.match import edit_distance
+from speech.eval.data import DataDir, read_wav
+from speech.lm import normalize
+from tests.browser.conftest import ARTEFACTS
+from tests.helpers import SHARED_DATA, reading_lesson
+
+CORPUS = SHARED_DATA / "speechocean762-train-subset"
+UTT = "001350285"  # the recording the server's spoken-turn tests also stream
+SLOW = 90_000  # ms: recognition and assessment on 2 busy cores
+
+
+@pytest.fixture(scope="module")
+def corpus() -> DataDir:
+    if not (CORPUS / "wav.scp").is_file():
+        pytest.skip(f"speechocean762 subset not found at {CORPUS} (the shared data folder)")
+    return DataDir.load(CORPUS)
+
+
+@pytest.fixture
+def microphone(corpus, tmp_path):
+    """The recording, 0.5 s of silence before and 3 s after, as the fake microphone's WAV."""
+    utt = next(u for u in corpus.utterances if u.id == UTT)
+    pcm = read_wav(utt.wav)
+    padded = np.concatenate([np.zeros(8000, np.int16), pcm, np.zeros(48000, np.int16)])
+    path = tmp_path / "mic.wav"
+    sf.write(path, padded, 16000, subtype="PCM_16")
+    return path, normalize(utt.text)
+
+
+@pytest.fixture
+def reading(live, tenant_key, corpus, microphone) -> str:
+    doc = reading_lesson(corpus, [microphone[1]])
+    resp = httpx.post(f"{live}/v1/lessons", json={"document": doc},
+                      headers={"Authorization": f"Bearer {tenant_key}"}, timeout=60)
+    assert resp.status_code == 201, resp.text
+    return resp.json()["id"]
+
+
+def test_a_spoken_turn_shows_transcript_reply_and_coloured_words(
+        open_page, microphone, reading, tenant_key):
+    wav, truth = microphone
+    page = open_page(f"/static/play.html?lesson={reading}", audio=wav, api_key=tenant_key,
+                     learner_id="learner-1")
+    expect(page.locator("#log li.bot").first).to_have_text(re.compile("Please read"))
+    expect(page.locator("#mission")).to_have_text("Read a sentence aloud")
+    page.get_by_role("button", name="Turn microphone on").click()
+
+    spoken = page.locator("#log li.me.spoken").first
+    expect(spoken).to_be_visible(timeout=SLOW)
+    heard = normalize(spoken.locator(".text").inner_text())
+    words = truth.split()
+    assert edit_distance(words, heard.split()) / len(words) <= 0.2, (truth, heard)
+    expect(page.locator("#log li.bot").last).to_have_text(re.compile("Well read"), timeout=SLOW)
+
+    coloured = spoken.locator(".feedback .word")
+    expect(coloured.first).to_be_visible(timeout=SLOW)
+    labels = [c.get_attribute("class").split()[1] for c in coloured.all()]
+    assert len(labels) == len(words)
+    assert set(labels) <= {"correct", "accented", "wrong", "omitted"}
+    assert "correct" in labels or "accented" in labels  # a real reading is not all wrong
+    # the goal reached, the lesson is over: the microphone is off and cannot restart
+    expect(page.get_by_role("button", name="Turn microphone on")).to_be_disabled()
+    expect(page.locator("#log li.system")).to_have_text(re.compile("Mission complete"))
+    page.screenshot(path=str(ARTEFACTS / "roleplay.png"), full_page=True)
+
+    coloured.first.click()
+    dialog = page.locator("#word")
+    expect(dialog).to_be_visible()
+    expect(page.locator("#word-title")).to_have_text(coloured.first.inner_text())
+    phones = page.locator("#phones li")
+    assert phones.count() >= 1
+    assert all(re.match(r"(correct|accented|wrong)$", p.get_attribute("class"))
+               for p in phones.all())
+    with page.expect_response(lambda r: "/v1/speech/say" in r.url) as said:
+        page.get_by_role("button", name="Listen").click()
+    assert said.value.status == 200
+    assert said.value.headers["content-type"] == "audio/wav"
+
+
+def test_typing_and_a_network_drop_resume_the_session(open_page, live):
+    page = open_page("/static/index.html", mic=False)
+    sockets, network = [], {"down": False}
+
+    def through_the_network(ws) -> None:  # every WebSocket of the page passes here
+        sockets.append(ws)
+        if network["down"]:
+            ws.close(code=1001, reason="network down")
+        else:
+            ws.connect_to_server()
+
+    page.route_web_socket(re.compile(r".*/v1/sessions/.*/stream.*"), through_the_network)
+    page.goto("/static/play.html?lesson=immigration")
+    expect(page.locator("#log li.bot").first).to_be_visible()
+    expect(page.locator("#conn")).to_have_text("connected")
+    session = page.evaluate("JSON.parse(sessionStorage.getItem('parley.session'))")
+    page.get_by_label("Type your answer").fill("Good morning!")
+    page.keyboard.press("Enter")
+    expect(page.locator("#log li.me.pending")).to_have_count(0, timeout=30_000)
+    replied = page.locator("#log li.bot").count()
+    assert replied > 1
+
+    network["down"] = True  # the connection drops and reconnecting fails for a while
+    sockets[-1].close(code=1001, reason="network down")
+    expect(page.locator("#conn")).to_have_class(re.compile("down"), timeout=15_000)
+    page.get_by_label("Type your answer").fill("Here is my passport.")
+    page.keyboard.press("Enter")  # typed while offline: kept, sent once the session resumes
+    expect(page.locator("#log li.me.pending")).to_have_count(1)
+    for _ in range(150):  # until a reconnection attempt has been refused
+        if len(sockets) >= 2:
+            break
+        page.wait_for_timeout(100)
+    network["down"] = False
+    expect(page.locator("#conn")).to_have_text("connected", timeout=30_000)
+    expect(page.locator("#log li.me.pending")).to_have_count(0, timeout=30_000)
+    assert len(sockets) >= 3  # the first, at least one refused retry, the one that resumed
+
+    stored = httpx.get(f"{live}/v1/sessions/{session['id']}",
+                       headers={"X-Session-Token": session["token"]}, timeout=30).json()
+    assert [t["text"] for t in stored["transcript"]] == ["Good morning!", "Here is my passport."]
+    lines = 1 + sum(len(t["bot_lines"]) for t in stored["transcript"])  # with the first prompt
+    expect(page.locator("#log li.bot")).to_have_count(lines, timeout=30_000)
+    me = [t.inner_text() for t in page.locator("#log li.me .text").all()]
+    assert me == ["Good morning!", "Here is my passport."]  # each once, in order
+
+    page.reload()  # a reload resumes the same session (sessionStorage) with its history
+    expect(page.locator("#log li.me")).to_have_count(2, timeout=30_000)
+    resumed = page.evaluate("JSON.parse(sessionStorage.getItem('parley.session')).id")
+    assert resumed == session["id"]
+
+
+def test_no_microphone_says_so_and_typing_still_works(open_page):
+    page = open_page("/static/play.html?lesson=cafe", mic=False)
+    expect(page.locator("#log li.bot").first).to_be_visible()
+    page.get_by_role("button", name="Turn microphone on").click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("type instead")
+    page.get_by_label("Type your answer").fill("Hello, can I have a coffee please?")
+    page.get_by_role("button", name="Send").click()
+    expect(page.locator("#log li.bot").nth(1)).to_be_visible(timeout=30_000)
+    expect(page.locator("#log li.me.pending")).to_have_count(0)
