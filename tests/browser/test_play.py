@@ -158,3 +158,37 @@ def test_no_microphone_says_so_and_typing_still_works(open_page):
     page.get_by_role("button", name="Send").click()
     expect(page.locator("#log li.bot").nth(1)).to_be_visible(timeout=30_000)
     expect(page.locator("#log li.me.pending")).to_have_count(0)
+
+
+_RENDER = """async ([rate, freq]) => {
+  const ctx = new OfflineAudioContext(1, rate, rate);  // one second
+  await ctx.audioWorklet.addModule("/static/js/pcm-worklet.js");
+  const osc = new OscillatorNode(ctx, { frequency: freq });
+  const gain = new GainNode(ctx, { gain: 0.5 });
+  const node = new AudioWorkletNode(ctx, "pcm-downsampler",
+    { numberOfInputs: 1, numberOfOutputs: 1, processorOptions: { frameMs: 100 } });
+  const frames = [];
+  node.port.onmessage = (e) => frames.push(Array.from(new Int16Array(e.data.pcm)));
+  osc.connect(gain).connect(node).connect(ctx.destination);
+  osc.start();
+  await ctx.startRendering();
+  await new Promise((r) => setTimeout(r, 300));  // the last port messages
+  return frames;
+}"""
+
+
+@pytest.mark.parametrize("rate", [48000, 44100])
+def test_the_worklet_downsamples_to_16k_without_aliasing(open_page, rate):
+    """A 1 kHz tone keeps its pitch and level; a 12 kHz tone (aliasing to 4 kHz) is removed."""
+    page = open_page("/static/index.html", mic=False)
+    tone = page.evaluate(_RENDER, [rate, 1000])
+    assert {len(f) for f in tone} == {1600}  # 100 ms frames of 16 kHz samples
+    assert 9 <= len(tone) <= 10  # one second of input
+    x = np.concatenate([np.array(f, float) for f in tone[1:]]) / 32767
+    rms = np.sqrt(np.mean(x**2))
+    assert abs(rms - 0.5 / np.sqrt(2)) < 0.02, rms
+    crossings = np.count_nonzero(np.diff(np.signbit(x))) / (len(x) / 16000)
+    assert abs(crossings - 2000) < 40, crossings  # 2 per period: still 1 kHz at 16 kHz
+    high = page.evaluate(_RENDER, [rate, 12000])
+    y = np.concatenate([np.array(f, float) for f in high[1:]]) / 32767
+    assert np.sqrt(np.mean(y**2)) < 0.01 * rms  # >= 40 dB down
