@@ -48,6 +48,10 @@ async function loadLessons() {
     select.append(new Option(wanted, wanted));
   }
   if (wanted) select.value = wanted;
+  const missions = new Map(lessons.map((l) => [l.id, l.mission]));
+  const show = () => { $("pick-mission").textContent = missions.get(select.value) ? `Mission: ${missions.get(select.value)}` : ""; };
+  select.addEventListener("change", show);
+  show();
 }
 
 async function startSession(lessonId, version) {

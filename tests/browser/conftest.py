@@ -11,6 +11,7 @@ the test.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -122,5 +123,6 @@ def open_page(launch, live, request) -> Iterator[Callable[..., object]]:
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
     for n, page in enumerate(pages):
         if not page.is_closed():
-            page.screenshot(path=str(ARTEFACTS / f"{request.node.name}-{n}.png"), full_page=True)
+            name = re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
+            page.screenshot(path=str(ARTEFACTS / f"{name}-{n}.png"), full_page=True)
     assert not errors, f"JavaScript errors on the page: {errors}"
