@@ -14,7 +14,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["PhoneStat", "merge", "phone_totals", "trend", "weakest"]
+__all__ = ["PhoneStat", "merge", "phone_means", "phone_totals", "trend", "weakest"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,11 @@ def phone_totals(assessment: Mapping[str, Any]) -> dict[str, list[float]]:
             row[1] += float(phone["score"])
             row[2] += phone["label"] == "wrong"
     return out
+
+
+def phone_means(totals: Mapping[str, Sequence[float]]) -> dict[str, float]:
+    """``{phone: mean score}`` of one assessment's :func:`phone_totals` (phones sorted)."""
+    return {p: round(s / c, 1) for p, (c, s, _w) in sorted(totals.items()) if c > 0}
 
 
 def merge(records: Iterable[Mapping[str, Sequence[float]]]) -> dict[str, PhoneStat]:

@@ -5,9 +5,11 @@ A learner is the tenant's own id (``learner_id`` when a session starts, or on
 (``AssessmentRecord``); the progress view sums the latest ``WINDOW`` of them per
 phoneme (:mod:`dialog.progress`), shows the fluency and accuracy trend, counts
 the distinct words they used in turns (a vocabulary estimate) and the lessons
-they completed. The practice set is a drill lesson of real words dense in their
-weakest phonemes (:mod:`speech.pronunciation.practice`), one state per word,
-which the dialog engine runs like any lesson.
+they completed, and lists the latest ``HISTORY`` assessments one by one (scores
+and per-phoneme means) for charts over time. The practice set is a drill lesson
+of real words dense in their weakest phonemes
+(:mod:`speech.pronunciation.practice`), one state per word, which the dialog
+engine runs like any lesson.
 """
 
 from __future__ import annotations
@@ -20,11 +22,12 @@ from sqlalchemy import func
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
 
-from dialog.progress import merge, phone_totals, trend, weakest
+from dialog.progress import merge, phone_means, phone_totals, trend, weakest
 from server.db.models import AssessmentRecord, PlaySession, Turn
 from server.errors import NotFound
 from server.schemas import (
     AssessmentOut,
+    HistoryPointOut,
     LearnerProgressOut,
     PhonemeProgressOut,
     PracticeOut,
@@ -37,6 +40,7 @@ __all__ = ["ProgressService", "drill_lesson"]
 
 WINDOW = 200  # latest assessments a progress view sums
 RECENT = 20  # latest scores a trend is fitted to
+HISTORY = 50  # latest assessments the over-time charts get, one point each
 
 
 class ProgressService:
@@ -99,6 +103,10 @@ class ProgressService:
             fluency=_trend([r.fluency for r in rows]),
             speech_rate_wpm=_trend([r.speech_rate_wpm for r in rows]),
             words_used=len(words),
+            history=[HistoryPointOut(at=r.created_at, source=r.source, accuracy=r.accuracy,
+                                     fluency=r.fluency, speech_rate_wpm=r.speech_rate_wpm,
+                                     phonemes=phone_means(r.phones))
+                     for r in rows[-HISTORY:]],
         )
 
     async def practice(self, tenant_id: str | None, learner_id: str, n: int) -> PracticeOut:

@@ -223,6 +223,19 @@ class TrendOut(BaseModel):
     recent: list[float] = Field(description="the latest (up to 20) values, oldest first")
 
 
+class HistoryPointOut(BaseModel):
+    """One assessment of the learner's, as a point of the progress charts over time."""
+
+    at: datetime = Field(description="when the assessment was made (UTC)")
+    source: str = Field(description="`turn` (a spoken turn) or `api` "
+                        "(POST /v1/pronunciation/assess)")
+    accuracy: float
+    fluency: float
+    speech_rate_wpm: float
+    phonemes: dict[str, float] = Field(description="mean score (0-100) of each phone assessed "
+                                       "in this utterance (omitted words left out)")
+
+
 class LearnerProgressOut(BaseModel):
     learner_id: str
     assessments: int
@@ -235,6 +248,9 @@ class LearnerProgressOut(BaseModel):
     speech_rate_wpm: TrendOut
     words_used: int = Field(description="distinct words in the learner's turns and assessed "
                             "speech: a vocabulary size estimate")
+    history: list[HistoryPointOut] = Field(
+        default_factory=list, description="one point per assessment, oldest first: the latest "
+        "(up to 50) assessments, each with its scores and its per-phoneme mean scores")
 
 
 class PracticeWordOut(BaseModel):

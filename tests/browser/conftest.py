@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -34,13 +35,16 @@ def chromium_path() -> str | None:
 
 
 def pytest_collection_modifyitems(config, items):
+    """Browser tests run last (their server starts once, after the rest) and skip without
+    a Chromium."""
     here = Path(__file__).parent
+    ours = [item for item in items if here in Path(item.fspath).parents]
     if chromium_path() is None:
         skip = pytest.mark.skip(reason="no Chromium: run scripts/ensure-browser.sh (make test "
                                 "does) or set PARLEY_CHROMIUM")
-        for item in items:
-            if here in Path(item.fspath).parents:
-                item.add_marker(skip)
+        for item in ours:
+            item.add_marker(skip)
+    items[:] = [item for item in items if item not in ours] + ours
 
 
 @pytest.fixture(scope="session")
@@ -57,14 +61,16 @@ def live(tmp_path_factory) -> Iterator[str]:
 @pytest.fixture
 def tenant_key(live) -> str:
     """A new tenant's API key (each test its own tenant, so tests never see each other's data)."""
-    resp = httpx.post(f"{live}/v1/admin/tenants", json={"name": "browser"},
+    resp = httpx.post(f"{live}/v1/admin/tenants", json={"name": f"browser-{uuid.uuid4().hex}"},
                       headers={"Authorization": f"Bearer {ADMIN_KEY}"}, timeout=30)
     assert resp.status_code == 201, resp.text
     return resp.json()["key"]["key"]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def playwright_instance():
+    """Per module: the sync API keeps an event loop running in this thread while it lives,
+    and ``asyncio.run`` elsewhere in the suite refuses to start under one."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
