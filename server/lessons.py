@@ -38,6 +38,9 @@ from server.schemas import (
 #: after the commit; it must not block (the lesson classifiers schedule a training).
 OnPublish = Callable[[Lesson, int], None]
 
+#: The key of a draft that holds the editor's own data (box positions), never validated.
+DRAFT_LAYOUT = "layout"
+
 
 class LessonService:
     def __init__(self, db: async_sessionmaker[AsyncSession], cache: LessonCache,
@@ -158,15 +161,17 @@ class LessonService:
                 row = await self._owned(s, who, lesson_id)
             row.draft = document
             row.draft_updated_at = datetime.now(UTC)
+            if row.latest_version == 0:  # a draft-only lesson is listed by its draft's title
+                row.title = _draft_title(document)
             s.add(row)
             await s.commit()
             return DraftOut(lesson_id=lesson_id, document=document,
-                            updated_at=row.draft_updated_at, issues=check(document).issues)
+                            updated_at=row.draft_updated_at, issues=check_draft(document))
 
     async def get_draft(self, who: Principal, lesson_id: str) -> DraftOut:
         async with self.db() as s:
             row = await self._owned(s, who, lesson_id)
-            issues = check(row.draft).issues if row.draft else []
+            issues = check_draft(row.draft) if row.draft else []
             return DraftOut(lesson_id=lesson_id, document=row.draft,
                             updated_at=row.draft_updated_at, issues=issues)
 
@@ -249,15 +254,24 @@ def check(document: dict[str, Any]) -> ValidationOut:
     return ValidationOut(valid=not found, issues=found)
 
 
+def check_draft(document: dict[str, Any]) -> list[ValidationIssueOut]:
+    """A draft's issues; its editor-only ``layout`` (box positions) is not part of a lesson."""
+    return check({k: v for k, v in document.items() if k != DRAFT_LAYOUT}).issues
+
+
+def _draft_title(document: dict[str, Any]) -> str:
+    title = document.get("title")
+    return ((title.strip() if isinstance(title, str) else "") or "Untitled lesson")[:200]
+
+
 def _new_draft_row(who: Principal, lesson_id: str, document: dict[str, Any]) -> LessonRow:
     try:
         uuid.UUID(lesson_id)
     except ValueError:
         raise ApiError(f"a new lesson's id must be a UUID, not {lesson_id!r}", status=422,
                        code="bad_lesson_id") from None
-    title = document.get("title") if isinstance(document.get("title"), str) else ""
     return LessonRow(id=lesson_id, tenant_id=who.tenant_id, public=False,
-                     title=(title or "Untitled lesson")[:200], latest_version=0)
+                     title=_draft_title(document), latest_version=0)
 
 
 def _new_version(lesson_id: str, version: int, doc: Lesson) -> LessonVersion:
