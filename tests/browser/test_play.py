@@ -83,7 +83,8 @@ def test_a_spoken_turn_shows_transcript_reply_and_coloured_words(
     expect(page.locator("#log li.system")).to_have_text(re.compile("Mission complete"))
     page.screenshot(path=str(ARTEFACTS / "roleplay.png"), full_page=True)
 
-    coloured.first.click()
+    coloured.first.focus()
+    page.keyboard.press("Enter")  # the feedback is keyboard-operable
     dialog = page.locator("#word")
     expect(dialog).to_be_visible()
     expect(page.locator("#word-title")).to_have_text(coloured.first.inner_text())
@@ -95,6 +96,27 @@ def test_a_spoken_turn_shows_transcript_reply_and_coloured_words(
         page.get_by_role("button", name="Listen").click()
     assert said.value.status == 200
     assert said.value.headers["content-type"] == "audio/wav"
+
+
+def test_push_to_talk_held_with_the_space_bar(open_page, microphone, reading, tenant_key):
+    wav, truth = microphone
+    page = open_page(f"/static/play.html?lesson={reading}", audio=wav, api_key=tenant_key)
+    expect(page.locator("#log li.bot").first).to_be_visible()
+    page.get_by_label("Push to talk").check()
+    page.get_by_role("button", name="Turn microphone on").click()
+    talk = page.get_by_role("button", name="Hold to talk")
+    expect(talk).to_be_visible()
+    talk.focus()
+    page.keyboard.down(" ")
+    expect(page.get_by_role("button", name="Release to send")).to_be_visible()
+    seconds = sf.info(wav).duration - 2.5  # the speech and its leading silence, not the tail
+    page.wait_for_timeout(seconds * 1000)
+    page.keyboard.up(" ")  # released: the utterance ends now (audio_end), no silence needed
+    spoken = page.locator("#log li.me.spoken").first
+    expect(spoken).to_be_visible(timeout=SLOW)
+    heard = normalize(spoken.locator(".text").inner_text()).split()
+    assert edit_distance(truth.split(), heard) / len(truth.split()) <= 0.2, (truth, heard)
+    expect(page.locator("#log li.bot").last).to_have_text(re.compile("Well read"), timeout=SLOW)
 
 
 def test_typing_and_a_network_drop_resume_the_session(open_page, live):
