@@ -21,11 +21,12 @@ import httpx
 import pytest
 
 from loadtests.harness import server
-from tests.helpers import ADMIN_KEY
+from tests.helpers import ADMIN_KEY, SHARED_DATA
 
 pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parents[2]
+CORPUS = SHARED_DATA / "speechocean762-train-subset"
 ARTEFACTS = Path(os.environ.get("PARLEY_BROWSER_ARTEFACTS", ROOT / "build" / "browser"))
 
 
@@ -45,6 +46,16 @@ def pytest_collection_modifyitems(config, items):
         for item in ours:
             item.add_marker(skip)
     items[:] = [item for item in items if item not in ours] + ours
+
+
+@pytest.fixture(scope="session")
+def corpus():
+    """The speechocean762 subset (real learner recordings); skips the test without it."""
+    from speech.eval.data import DataDir
+
+    if not (CORPUS / "wav.scp").is_file():
+        pytest.skip(f"speechocean762 subset not found at {CORPUS} (the shared data folder)")
+    return DataDir.load(CORPUS)
 
 
 @pytest.fixture(scope="session")

@@ -8,22 +8,11 @@ the pages' own tests.
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import expect
 
-AXE = (Path(__file__).parent / "vendor" / "axe.min.js").read_text()
-
-
-def violations(page) -> list[str]:
-    page.add_script_tag(content=AXE)
-    found = page.evaluate("""async () => {
-        const r = await axe.run(document, { runOnly: ["wcag2a", "wcag2aa", "wcag21aa"] });
-        return r.violations.map((v) => `${v.id} (${v.impact}): ${v.help} — ` +
-            v.nodes.slice(0, 3).map((n) => n.target.join(" ")).join(", "));
-    }""")
-    return found
+from tests.browser.axe import violations
 
 
 def test_role_play_page_after_a_typed_turn(open_page):

@@ -12,8 +12,8 @@ import re
 import httpx
 from playwright.sync_api import expect
 
+from tests.browser.axe import violations
 from tests.browser.conftest import ARTEFACTS
-from tests.browser.test_accessibility import violations
 from tests.helpers import ROOT
 
 SAVED = re.compile(r"^Saved")

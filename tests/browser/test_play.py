@@ -19,21 +19,13 @@ import soundfile as sf
 from playwright.sync_api import expect
 
 from speech.asr.match import edit_distance
-from speech.eval.data import DataDir, read_wav
+from speech.eval.data import read_wav
 from speech.lm import normalize
 from tests.browser.conftest import ARTEFACTS
-from tests.helpers import SHARED_DATA, reading_lesson
+from tests.helpers import reading_lesson
 
-CORPUS = SHARED_DATA / "speechocean762-train-subset"
 UTT = "001350285"  # the recording the server's spoken-turn tests also stream
 SLOW = 90_000  # ms: recognition and assessment on 2 busy cores
-
-
-@pytest.fixture(scope="module")
-def corpus() -> DataDir:
-    if not (CORPUS / "wav.scp").is_file():
-        pytest.skip(f"speechocean762 subset not found at {CORPUS} (the shared data folder)")
-    return DataDir.load(CORPUS)
 
 
 @pytest.fixture

@@ -17,21 +17,12 @@ import pytest
 import soundfile as sf
 from playwright.sync_api import expect
 
-from speech.eval.data import DataDir, read_wav
+from speech.eval.data import read_wav
+from tests.browser.axe import violations
 from tests.browser.conftest import ARTEFACTS
-from tests.browser.test_accessibility import violations
-from tests.helpers import SHARED_DATA
 
-CORPUS = SHARED_DATA / "speechocean762-train-subset"
 UTTS = ("000060082", "000060124", "000010069", "000010011")
 LEARNER = "mei"
-
-
-@pytest.fixture(scope="module")
-def corpus() -> DataDir:
-    if not (CORPUS / "wav.scp").is_file():
-        pytest.skip(f"speechocean762 subset not found at {CORPUS} (the shared data folder)")
-    return DataDir.load(CORPUS)
 
 
 @pytest.fixture
