@@ -262,7 +262,7 @@ function add(cls, who, text) {
   const t = document.createElement("span");
   t.className = "text";
   t.textContent = text;
-  li.append(w, t);
+  li.append(w, " ", t); // the space: screen readers say "Bot, Hello", not "BotHello"
   $("log").append(li);
   li.scrollIntoView({ block: "nearest" });
   return li;
