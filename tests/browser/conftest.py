@@ -92,14 +92,17 @@ def playwright_instance():
 def launch(playwright_instance) -> Iterator[Callable[..., object]]:
     """launch(audio=None, mic=True) -> a Chromium whose microphone plays ``audio`` (a WAV).
 
-    ``mic=False``: no fake device and no permission, as on a machine without a microphone.
+    ``mic=False``: no fake device and no permission, as on a machine without a microphone;
+    ``mic="denied"``: a microphone the learner refuses the page.
     """
     browsers = []
 
-    def start(audio: Path | None = None, mic: bool = True):
+    def start(audio: Path | None = None, mic: bool | str = True):
         args = ["--no-sandbox", "--autoplay-policy=no-user-gesture-required"]
         if mic:
-            args += ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream"]
+            args.append("--use-fake-device-for-media-stream")
+        if mic is True:  # the permission prompt answered yes
+            args.append("--use-fake-ui-for-media-stream")
         if audio is not None:
             args.append(f"--use-file-for-fake-audio-capture={audio}")
         browser = playwright_instance.chromium.launch(executable_path=chromium_path(), args=args)
@@ -122,10 +125,10 @@ def open_page(launch, live, request) -> Iterator[Callable[..., object]]:
     pages, errors = [], []
 
     def go(path: str, audio: Path | None = None, api_key: str | None = None,
-           learner_id: str | None = None, mic: bool = True):
+           learner_id: str | None = None, mic: bool | str = True):
         context = launch(audio, mic).new_context(base_url=live,
                                                  viewport={"width": 1280, "height": 860})
-        if mic:
+        if mic is True:
             context.grant_permissions(["microphone"], origin=live)
         init = {"parley.apiKey": api_key, "parley.learnerId": learner_id}
         context.add_init_script(

@@ -56,6 +56,8 @@ def test_a_spoken_turn_shows_transcript_reply_and_coloured_words(
     expect(page.locator("#log li.bot").first).to_have_text(re.compile("Please read"))
     expect(page.locator("#mission")).to_have_text("Read a sentence aloud")
     page.get_by_role("button", name="Turn microphone on").click()
+    # the server's VAD heard speech start: the page says it is listening (then the partials)
+    expect(page.locator("#partial")).to_be_visible(timeout=SLOW)
 
     spoken = page.locator("#log li.me.spoken").first
     expect(spoken).to_be_visible(timeout=SLOW)
@@ -167,6 +169,7 @@ def test_no_microphone_says_so_and_typing_still_works(open_page):
     expect(page.locator("#log li.bot").first).to_be_visible()
     page.get_by_role("button", name="Turn microphone on").click()
     alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("No microphone was found")
     expect(alert).to_contain_text("type instead")
     page.get_by_label("Type your answer").fill("Hello, can I have a coffee please?")
     page.get_by_role("button", name="Send").click()
@@ -206,3 +209,12 @@ def test_the_worklet_downsamples_to_16k_without_aliasing(open_page, rate):
     high = page.evaluate(_RENDER, [rate, 12000])
     y = np.concatenate([np.array(f, float) for f in high[1:]]) / 32767
     assert np.sqrt(np.mean(y**2)) < 0.01 * rms  # >= 40 dB down
+
+
+def test_a_refused_microphone_says_how_to_allow_it(open_page):
+    page = open_page("/static/play.html?lesson=cafe", mic="denied")
+    expect(page.locator("#log li.bot").first).to_be_visible()
+    page.get_by_role("button", name="Turn microphone on").click()
+    expect(page.get_by_role("alert")).to_contain_text("Microphone access was denied")
+    expect(page.get_by_role("button", name="Turn microphone on")).to_be_enabled()
+
