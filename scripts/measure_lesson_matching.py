@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import random
 import statistics
 import sys
 import tempfile
@@ -28,8 +27,13 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from dialog import DEFAULT_THRESHOLD, CompiledLesson, HybridMatcher, builtin_lessons  # noqa: E402
+from dialog import CompiledLesson, HybridMatcher, builtin_lessons  # noqa: E402
 from dialog.matching.base import Matcher  # noqa: E402
+from dialog.matching.evaluate import (  # noqa: E402
+    false_accepts,
+    home_assistant_requests,
+    paraphrase_rates,
+)
 from server.lesson_classifiers import LessonClassifiers  # noqa: E402
 from server.lesson_matcher import LessonMatcher  # noqa: E402
 
@@ -37,48 +41,17 @@ DATA = ROOT / "tests" / "dialog" / "data" / "paraphrases.json"
 HWU64 = Path(os.environ.get("PARLEY_SHARED_DATA", "/work/shared/data")) / "hwu64" / "hwu64.jsonl"
 
 
-def hwu_sample(n: int = 300) -> list[str]:
-    if not HWU64.exists():
-        return []
-    rows = [json.loads(line) for line in HWU64.read_text(encoding="utf-8").splitlines()]
-    rows = [r for r in rows if not r["intent"].startswith(("takeaway", "iot_coffee"))]
-    return [r["text"] for r in random.Random(0).sample(rows, n)]
-
-
 async def rates(matcher: Matcher, compiled: dict[str, CompiledLesson], data: dict[str, Any],
                 hwu: list[str]) -> dict[str, Any]:
-    correct = wrong = total = 0
-    times: list[float] = []
-    for lesson_id, states in data["paraphrases"].items():
-        comp = compiled[lesson_id]
-        for state_name, intents in states.items():
-            state = comp.lesson.state_by_name(state_name)
-            ids = {e.intent: e.id for e in state.expects}
-            for intent, texts in intents.items():
-                for text in texts:
-                    started = time.perf_counter()
-                    best = (await matcher.match(text, comp, state.id))[0]
-                    times.append(time.perf_counter() - started)
-                    total += 1
-                    if best.score >= DEFAULT_THRESHOLD:
-                        correct += best.expectation_id == ids[intent]
-                        wrong += best.expectation_id != ids[intent]
-    out: dict[str, Any] = {"accepted": round(correct / total, 4),
-                           "wrong_expectation": round(wrong / total, 4), "paraphrases": total}
+    found = await paraphrase_rates(matcher, compiled, data["paraphrases"])
+    out: dict[str, Any] = {"accepted": round(found.accepted, 4),
+                           "wrong_expectation": round(found.wrong, 4), "paraphrases": found.total}
     for name, texts in (("off_topic", data["off_topic"]), ("hwu64", hwu)):
-        accepted = checked = 0
-        for comp in compiled.values():
-            for state in comp.lesson.states:
-                if state.terminal:
-                    continue
-                for text in texts:
-                    best = (await matcher.match(text, comp, state.id))[0]
-                    accepted += best.score >= DEFAULT_THRESHOLD
-                    checked += 1
+        accepted, checked = await false_accepts(matcher, compiled, texts)
         if checked:
             out[f"{name}_false_accept"] = round(accepted / checked, 4)
             out[f"{name}_checked"] = checked
-    times.sort()
+    times = sorted(found.seconds)
     out["match_ms_p50"] = round(1000 * statistics.median(times), 2)
     out["match_ms_p95"] = round(1000 * times[int(0.95 * (len(times) - 1))], 2)
     return out
@@ -89,7 +62,7 @@ async def main() -> dict[str, Any]:
     from serving.local import LocalModels
 
     data = json.loads(DATA.read_text(encoding="utf-8"))
-    hwu = hwu_sample()
+    hwu = home_assistant_requests(HWU64) if HWU64.exists() else []
     with tempfile.TemporaryDirectory() as tmp:
         models = LocalModels(load_config(overrides={"artefact_root": tmp}, environ={}))
         await models.start()

@@ -8,8 +8,6 @@ expectation, off-topic talk must not move the conversation on.
 from __future__ import annotations
 
 import asyncio
-import json
-import random
 
 import pytest
 
@@ -21,6 +19,7 @@ from dialog import (
     KeywordMatcher,
 )
 from dialog.matching import MISSING_ENTITY_CAP
+from dialog.matching.evaluate import false_accepts, home_assistant_requests, paraphrase_rates
 from tests.dialog.encoders import PrimedEncoder
 from tests.helpers import SHARED_DATA
 
@@ -99,32 +98,11 @@ async def test_hybrid_without_encoder_is_keyword_only(compiled):
     )
 
 
-async def _rates(matcher, compiled, data, threshold=DEFAULT_THRESHOLD):
-    correct = total = 0
-    misses = []
-    for lesson_id, states in data["paraphrases"].items():
-        comp = compiled[lesson_id]
-        for state_name, intents in states.items():
-            state = comp.lesson.state_by_name(state_name)
-            ids = ids_by_intent(state)
-            for intent, texts in intents.items():
-                for text in texts:
-                    best = (await matcher.match(text, comp, state.id))[0]
-                    ok = best.expectation_id == ids[intent] and best.score >= threshold
-                    correct += ok
-                    total += 1
-                    if not ok:
-                        misses.append((state_name, text, round(best.score, 2)))
-    accepted = checked = 0
-    for comp in compiled.values():
-        for state in comp.lesson.states:
-            if state.terminal:
-                continue
-            for text in data["off_topic"]:
-                best = (await matcher.match(text, comp, state.id))[0]
-                accepted += best.score >= threshold
-                checked += 1
-    return correct / total, accepted / checked, misses
+async def _rates(matcher, compiled, data):
+    """(paraphrases accepted, off-topic accepted per utterance x state, the misses)."""
+    rates = await paraphrase_rates(matcher, compiled, data["paraphrases"])
+    accepted, checked = await false_accepts(matcher, compiled, data["off_topic"])
+    return rates.accepted, accepted / checked, rates.misses
 
 
 def _utterances(data) -> list[str]:
@@ -149,20 +127,8 @@ async def test_threshold_separates_paraphrases_from_off_topic(compiled, paraphra
 @pytest.mark.skipif(not HWU64.exists(), reason="shared HWU64 data not present")
 async def test_home_assistant_requests_do_not_move_the_conversation(compiled, sentence_encoder):
     """300 real utterances to a home assistant (HWU64), scored at every playable state."""
-    rows = [json.loads(line) for line in HWU64.read_text(encoding="utf-8").splitlines()]
-    # Café and food-ordering intents can be genuine answers in the café lesson.
-    rows = [r for r in rows if not r["intent"].startswith(("takeaway", "iot_coffee"))]
-    sample = random.Random(0).sample(rows, 300)
-    matcher = HybridMatcher(PrimedEncoder(sentence_encoder, [r["text"] for r in sample]))
-    accepted = checked = 0
-    for comp in compiled.values():
-        for state in comp.lesson.states:
-            if state.terminal:
-                continue
-            for row in sample:
-                accepted += (await matcher.match(row["text"], comp, state.id))[0].score >= (
-                    DEFAULT_THRESHOLD
-                )
-                checked += 1
+    sample = home_assistant_requests(HWU64)
+    matcher = HybridMatcher(PrimedEncoder(sentence_encoder, sample))
+    accepted, checked = await false_accepts(matcher, compiled, sample)
     # Measured: 0.9 % (55 of 6,300; mostly a lesson keyword inside an unrelated request).
     assert accepted / checked <= 0.05

@@ -18,10 +18,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from dialog import DEFAULT_THRESHOLD, CompiledLesson, DialogEngine, HybridMatcher, replay
+from dialog import CompiledLesson, DialogEngine, HybridMatcher, replay
 from dialog.builtin import builtin_lessons
 from dialog.lesson import Lesson
 from dialog.matching.base import normalise
+from dialog.matching.evaluate import false_accepts, paraphrase_rates
 from server.lesson_classifiers import LessonClassifiers, training_data
 from server.lesson_matcher import LessonMatcher
 from tests.helpers import RECORDED, new_tenant
@@ -166,28 +167,9 @@ async def test_a_failed_training_only_logs(tmp_path, caplog):
 
 
 async def _rates(matcher, compiled: dict[str, CompiledLesson], data: dict) -> dict[str, float]:
-    correct = wrong = total = 0
-    for lesson_id, states in data["paraphrases"].items():
-        comp = compiled[lesson_id]
-        for state_name, intents in states.items():
-            state = comp.lesson.state_by_name(state_name)
-            ids = {e.intent: e.id for e in state.expects}
-            for intent, texts in intents.items():
-                for text in texts:
-                    best = (await matcher.match(text, comp, state.id))[0]
-                    total += 1
-                    if best.score >= DEFAULT_THRESHOLD:
-                        correct += best.expectation_id == ids[intent]
-                        wrong += best.expectation_id != ids[intent]
-    accepted = checked = 0
-    for comp in compiled.values():
-        for state in comp.lesson.states:
-            if not state.terminal:
-                for text in data["off_topic"]:
-                    best = (await matcher.match(text, comp, state.id))[0]
-                    accepted += best.score >= DEFAULT_THRESHOLD
-                    checked += 1
-    return {"accepted": correct / total, "wrong": wrong / total, "off_topic": accepted / checked}
+    rates = await paraphrase_rates(matcher, compiled, data["paraphrases"])
+    accepted, checked = await false_accepts(matcher, compiled, data["off_topic"])
+    return {"accepted": rates.accepted, "wrong": rates.wrong, "off_topic": accepted / checked}
 
 
 async def test_blend_is_at_least_as_good_as_the_hybrid(models, builtin_compiled,
