@@ -32,7 +32,8 @@ class PcmDownsampler extends AudioWorkletProcessor {
     this.ratio = sampleRate / OUT_RATE;
     this.frame = Math.round((OUT_RATE * (o.frameMs || 100)) / 1000);
     this.h = this.ratio > 1.001 ? lowpass(127, 7000 / sampleRate) : Float32Array.of(1);
-    this.tail = new Float32Array(this.h.length - 1); // the last raw samples, for the filter
+    this.buf = null; // the filter's input: the last taps-1 raw samples, then this quantum
+    this.y = null; // this quantum, filtered
     this.prev = 0; // the last filtered sample of the previous quantum
     this.t = 0; // next output position, in input samples from the quantum's start
     this.out = new Int16Array(this.frame);
@@ -45,20 +46,24 @@ class PcmDownsampler extends AudioWorkletProcessor {
     const channels = inputs[0];
     if (!channels || channels.length === 0) return true;
     const len = channels[0].length;
-    const x = new Float32Array(len); // downmix
-    for (const ch of channels) for (let i = 0; i < len; i++) x[i] += ch[i] / channels.length;
-
     const taps = this.h.length;
-    const buf = new Float32Array(taps - 1 + len);
-    buf.set(this.tail);
-    buf.set(x, taps - 1);
-    const y = new Float32Array(len);
+    if (!this.buf || this.buf.length !== taps - 1 + len) {
+      // allocated once, not per 128-sample quantum: no garbage on the audio thread
+      this.buf = new Float32Array(taps - 1 + len);
+      this.y = new Float32Array(len);
+    }
+    const buf = this.buf;
+    const y = this.y;
+    buf.copyWithin(0, buf.length - (taps - 1)); // the previous quantum's last raw samples
+    buf.fill(0, taps - 1);
+    for (const ch of channels) { // downmix into place
+      for (let i = 0; i < len; i++) buf[taps - 1 + i] += ch[i] / channels.length;
+    }
     for (let i = 0; i < len; i++) {
       let acc = 0;
       for (let k = 0; k < taps; k++) acc += this.h[k] * buf[i + k];
       y[i] = acc;
     }
-    this.tail = buf.slice(len);
 
     while (this.t < len - 1) {
       const i = Math.floor(this.t);
