@@ -7,9 +7,13 @@ cluster works the same). ``encode`` is synchronous on purpose: it is CPU/GPU
 work, and ``serving/`` decides where it runs (a worker thread or a Ray replica).
 
 On a CPU the model runs in ONNX Runtime (exported once by Optimum, from the same
-weights, into ``PARLEY_MODEL_CACHE``): on this 2-core machine that is 3.4x faster
-than PyTorch for one sentence (6.3 vs 21.6 ms) and 2x for sixteen, with the same
-vectors (cosine 1.0000). A turn's latency is mostly this one embedding.
+weights, into ``PARLEY_MODEL_CACHE``; ``nlu.onnx_encoder`` runs it): on this
+2-core machine that is 3.4x faster than PyTorch for one sentence (6.3 vs 21.6 ms)
+and 2x for sixteen, with the same vectors (cosine 1.0000). A turn's latency is
+mostly this one embedding. ``quantized=True`` gives the int8 model instead
+(``ENCODER_INT8``): 2-3x faster again, vectors at cosine ~0.99, so what was
+trained on one encoder must be served by the same one (tenant classifiers
+record it).
 """
 
 from __future__ import annotations
@@ -21,19 +25,27 @@ import os
 import shutil
 import tempfile
 import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from nlu.onnx_encoder import OnnxSentenceModel, quantized_copy
 
 os.environ["HF_HUB_OFFLINE"] = "1"
 os.environ["TRANSFORMERS_OFFLINE"] = "1"
 
 log = logging.getLogger(__name__)
 
-__all__ = ["MODEL_NAME", "SentenceEncoder", "default_model_dir", "onnx_available"]
+__all__ = ["ENCODERS", "ENCODER_FP32", "ENCODER_INT8", "MODEL_NAME", "EncoderSet",
+           "SentenceEncoder",
+           "default_model_dir", "onnx_available"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+#: encoder names recorded with what was trained on them
+ENCODER_FP32, ENCODER_INT8 = "minilm", "minilm-int8"
+ENCODERS = (ENCODER_FP32, ENCODER_INT8)
 # A 22M-parameter model on short sentences gains little past a few threads, and
 # extra intra-op threads compete with the event loop and other replicas for cores.
 DEFAULT_CPU_THREADS = 4
@@ -66,10 +78,14 @@ class SentenceEncoder:
         batch_size: int = 64,
         num_threads: int | None = None,
         backend: str | None = None,
+        quantized: bool = False,
     ) -> None:
         self.model_dir = Path(model_dir) if model_dir else default_model_dir()
         self._device = device
         self._backend = backend  # "onnx" | "torch"; None: ONNX on a CPU when installed
+        self.quantized = quantized  # int8 ONNX on the CPU, whatever the device
+        if quantized:
+            self._device, self._backend = "cpu", "onnx"
         self.batch_size = batch_size
         self.num_threads = num_threads
         self._model: Any = None
@@ -82,6 +98,11 @@ class SentenceEncoder:
 
             self._device = "cuda" if torch.cuda.is_available() else "cpu"
         return self._device
+
+    @property
+    def name(self) -> str:
+        """``ENCODER_INT8`` or ``ENCODER_FP32`` (ONNX and PyTorch fp32 give one vector)."""
+        return ENCODER_INT8 if self.quantized else ENCODER_FP32
 
     @property
     def backend(self) -> str:
@@ -113,23 +134,22 @@ class SentenceEncoder:
             try:
                 model = self._load_onnx(threads)
             except Exception as exc:  # e.g. an unwritable cache: slower, but still right
+                if self.quantized:  # no fp32 stand-in: its vectors are not the int8 ones
+                    raise
                 log.warning("ONNX export/load failed (%s: %s); using PyTorch",
                             type(exc).__name__, exc)
                 self._backend = "torch"
         if model is None:
             model = SentenceTransformer(str(self.model_dir), device=self.device)
-        model.eval()
+            model.eval()
         return model
 
-    def _load_onnx(self, threads: int) -> Any:
-        import onnxruntime as ort
-        from sentence_transformers import SentenceTransformer
-
-        options = ort.SessionOptions()
-        options.intra_op_num_threads, options.inter_op_num_threads = threads, 1
-        return SentenceTransformer(
-            str(self._onnx_dir()), device="cpu", backend="onnx",
-            model_kwargs={"provider": "CPUExecutionProvider", "session_options": options})
+    def _load_onnx(self, threads: int) -> OnnxSentenceModel:
+        folder = self._onnx_dir()
+        model_file = folder / "onnx" / "model.onnx"
+        if self.quantized:
+            model_file = quantized_copy(model_file)
+        return OnnxSentenceModel(folder, model_file, threads, per_sentence=self.quantized)
 
     def _onnx_dir(self) -> Path:
         """The ONNX export of ``model_dir``, made once per weights file and reused.
@@ -162,6 +182,8 @@ class SentenceEncoder:
     @property
     def dim(self) -> int:
         model = self.load()._model
+        if isinstance(model, OnnxSentenceModel):
+            return model.dim
         getter = getattr(model, "get_embedding_dimension", None)  # sentence-transformers >= 5
         if getter is None:
             getter = model.get_sentence_embedding_dimension
@@ -172,6 +194,8 @@ class SentenceEncoder:
         model = self.load()._model
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
+        if isinstance(model, OnnxSentenceModel):
+            return model.encode(list(texts))
         import torch
 
         with torch.inference_mode():
@@ -183,3 +207,29 @@ class SentenceEncoder:
                 show_progress_bar=False,
             )
         return np.ascontiguousarray(vectors, dtype=np.float32)
+
+
+class EncoderSet:
+    """The sentence encoders by name (``ENCODERS``), each loaded on first use.
+
+    ``fp32`` may be an encoder the host already holds (a replica's shared one).
+    """
+
+    def __init__(self, fp32: SentenceEncoder | None = None, device: str | None = None,
+                 num_threads: int | None = None) -> None:
+        self._encoders: dict[str, SentenceEncoder] = {
+            ENCODER_FP32: fp32 or SentenceEncoder(device=device, num_threads=num_threads)}
+        self._threads = num_threads
+        self._lock = threading.Lock()
+
+    def get(self, name: str) -> SentenceEncoder:
+        if name not in ENCODERS:
+            raise ValueError(f"unknown sentence encoder {name!r} (known: {', '.join(ENCODERS)})")
+        with self._lock:
+            if name not in self._encoders:
+                self._encoders[name] = SentenceEncoder(num_threads=self._threads,
+                                                       quantized=name == ENCODER_INT8)
+            return self._encoders[name]
+
+    def embed_for(self, name: str) -> Callable[[list[str]], np.ndarray]:
+        return self.get(name).encode

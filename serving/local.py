@@ -199,8 +199,7 @@ class LocalModels(ModelClient):
 
     async def train_text_classifier(self, spec: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         await self._run(self._text_pool, self._ensure, TXT)
-        embed = embed_on(self._text_pool, self._embedder.encoder.encode,
-                         lambda: self._embedder.dim)
+        embed = embed_on(self._text_pool, self._classifier.encoders)
         settings = self.config.family(TXT)
         stream = stream_progress(self._train_pool,
                                  lambda progress: self._classifier.train(spec, progress, embed))

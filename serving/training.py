@@ -21,7 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from nlu.classifiers.base import Progress
+from nlu.classifiers.base import EmbedFor, Progress
+from nlu.embeddings import EncoderSet
 
 __all__ = ["TrainingCancelled", "embed_on", "stream_progress"]
 
@@ -33,18 +34,21 @@ class TrainingCancelled(Exception):
     """The consumer of a training stream went away; the fit stops."""
 
 
-def embed_on(pool: Executor, encode: Callable[[list[str]], np.ndarray],
-             dim: Callable[[], int]) -> Callable[[list[str]], np.ndarray]:
-    """An ``embed`` for a fit on another thread: chunks encoded on ``pool``'s thread."""
+def embed_on(pool: Executor, encoders: EncoderSet) -> EmbedFor:
+    """An ``embed_for`` for a fit on another thread: chunks encoded on ``pool``'s thread."""
 
-    def embed(texts: list[str]) -> np.ndarray:
-        if not texts:
-            return np.zeros((0, dim()), np.float32)
-        parts = [pool.submit(encode, texts[i:i + _CHUNK]).result()
-                 for i in range(0, len(texts), _CHUNK)]
-        return np.concatenate(parts).astype(np.float32, copy=False)
+    def embed_for(name: str) -> Callable[[list[str]], np.ndarray]:
+        def embed(texts: list[str]) -> np.ndarray:
+            encoder = pool.submit(encoders.get, name).result()
+            if not texts:
+                return np.zeros((0, encoder.dim), np.float32)
+            parts = [pool.submit(encoder.encode, texts[i:i + _CHUNK]).result()
+                     for i in range(0, len(texts), _CHUNK)]
+            return np.concatenate(parts).astype(np.float32, copy=False)
 
-    return embed
+        return embed
+
+    return embed_for
 
 
 async def stream_progress(pool: Executor, fit: Callable[[Progress], Any],

@@ -43,7 +43,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from nlu.classifiers.base import Algorithm, Embed, FittedModel, Progress
+from nlu.classifiers.base import Algorithm, EmbedFor, FittedModel, Progress
 from nlu.errors import BadTrainingData, NoTrainingData
 
 __all__ = ["AccurateAlgorithm", "AccurateModel"]
@@ -228,7 +228,7 @@ class AccurateAlgorithm(Algorithm):
         return model
 
     @classmethod
-    def load(cls, folder: Path, meta: dict[str, Any], embed: Embed,
+    def load(cls, folder: Path, meta: dict[str, Any], embed_for: EmbedFor,
              device: str = "cpu") -> AccurateModel:
         from safetensors.torch import load_file
         from transformers import AutoTokenizer

@@ -9,9 +9,9 @@ the data, and saves one artefact folder::
     <folder>/...               whatever the algorithm's ``save`` writes
 
 Algorithms: ``fast`` (frozen MiniLM, a torch head over its embeddings) and
-``accurate`` (MiniLM fine-tuned end to end with the head). ``embed`` is the
-host's sentence encoder (the replica's shared MiniLM); an algorithm that brings
-its own encoder ignores it.
+``accurate`` (MiniLM fine-tuned end to end with the head). ``embed_for`` gives
+the host's sentence encoders by name (``nlu.embeddings.ENCODERS``, run where the
+replica runs them); an algorithm that brings its own encoder ignores it.
 """
 
 from __future__ import annotations
@@ -23,10 +23,12 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-__all__ = ["Algorithm", "Embed", "FittedModel", "Progress"]
+__all__ = ["Algorithm", "Embed", "EmbedFor", "FittedModel", "Progress"]
 
 #: ``embed(texts)`` -> (n, 384) float32 L2-normalised rows (MiniLM).
 Embed = Callable[[list[str]], np.ndarray]
+#: ``embed_for(encoder name)`` -> that encoder's ``Embed``
+EmbedFor = Callable[[str], Embed]
 #: ``progress(stage, fraction)``: fraction of this fit done, 0..1.
 Progress = Callable[[str, float], None]
 
@@ -61,8 +63,8 @@ class Algorithm(ABC):
     #: refit on every sample after calibration (cheap algorithms) or keep the first fit
     refit: ClassVar[bool] = True
 
-    def __init__(self, embed: Embed, device: str = "cpu") -> None:
-        self.embed = embed
+    def __init__(self, embed_for: EmbedFor, device: str = "cpu") -> None:
+        self.embed_for = embed_for
         self.device = device
 
     def params(self, given: dict[str, Any] | None) -> dict[str, Any]:
@@ -78,6 +80,6 @@ class Algorithm(ABC):
 
     @classmethod
     @abstractmethod
-    def load(cls, folder: Path, meta: dict[str, Any], embed: Embed,
+    def load(cls, folder: Path, meta: dict[str, Any], embed_for: EmbedFor,
              device: str = "cpu") -> FittedModel:
         """The model saved in ``folder`` (``meta``: what ``save`` returned)."""

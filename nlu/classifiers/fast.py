@@ -1,8 +1,10 @@
 """``fast``: the shared MiniLM stays frozen; a small torch head learns its embeddings.
 
 Training cost is one embedding pass over the samples (the replica's own ONNX
-MiniLM, batched) plus a few seconds of head training, so 10,000 samples train in
-well under a minute on two CPU cores. The head is a one-hidden-layer MLP with
+MiniLM, batched; int8 unless the ``encoder`` parameter says ``minilm``) plus a
+few seconds of head training. The encoder is part of the version: a head only
+answers through the encoder it learned on (a version from before the choice
+existed learned on fp32). The head is a one-hidden-layer MLP with
 dropout (``hidden_dim: 0`` gives a linear layer), trained with AdamW in
 mini-batches and label smoothing, from a fixed seed.
 """
@@ -17,7 +19,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from nlu.classifiers.base import Algorithm, Embed, FittedModel, Progress
+from nlu.classifiers.base import Algorithm, Embed, EmbedFor, FittedModel, Progress
+from nlu.embeddings import ENCODER_FP32
 
 __all__ = ["FastAlgorithm", "FastModel"]
 
@@ -62,24 +65,27 @@ class FastAlgorithm(Algorithm):
     name = "fast"
     refit = True
 
-    def __init__(self, embed: Embed, device: str = "cpu") -> None:
-        super().__init__(embed, device)
-        self._cache: dict[str, np.ndarray] = {}
+    def __init__(self, embed_for: EmbedFor, device: str = "cpu") -> None:
+        super().__init__(embed_for, device)
+        self._cache: dict[tuple[str, str], np.ndarray] = {}
 
-    def features(self, texts: Sequence[str]) -> np.ndarray:
+    def features(self, texts: Sequence[str], encoder: str) -> np.ndarray:
         """Embeddings of ``texts``, each text embedded once per algorithm instance."""
+        embed = self.embed_for(encoder)
         if not texts:
-            return self.embed([])
-        missing = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            return embed([])
+        missing = list(dict.fromkeys(t for t in texts if (encoder, t) not in self._cache))
         if missing:
-            for text, row in zip(missing, self.embed(missing), strict=True):
-                self._cache[text] = row
-        return np.stack([self._cache[t] for t in texts]).astype(np.float32, copy=False)
+            for text, row in zip(missing, embed(missing), strict=True):
+                self._cache[encoder, text] = row
+        return np.stack([self._cache[encoder, t] for t in texts]).astype(np.float32,
+                                                                          copy=False)
 
     def fit(self, texts: Sequence[str], labels: Sequence[str], params: dict[str, Any],
             progress: Progress) -> FastModel:
         progress("embedding", 0.0)
-        x = torch.as_tensor(self.features(texts))
+        encoder = params["encoder"]
+        x = torch.as_tensor(self.features(texts, encoder))
         progress("embedding", 0.2)  # a fit's fraction: embedding first, then the epochs
         names = sorted(set(labels))
         index = {name: i for i, name in enumerate(names)}
@@ -112,15 +118,16 @@ class FastAlgorithm(Algorithm):
         config = {"input_dim": int(x.shape[1]), "hidden_dim": params["hidden_dim"],
                   "dropout": params["dropout"]}
         # the cached embedding pass: calibration and the similarity bank reuse it
-        return FastModel(head, names, lambda batch: self.features(batch), config)
+        return FastModel(head, names, lambda batch: self.features(batch, encoder), config)
 
     @classmethod
-    def load(cls, folder: Path, meta: dict[str, Any], embed: Embed,
+    def load(cls, folder: Path, meta: dict[str, Any], embed_for: EmbedFor,
              device: str = "cpu") -> FastModel:
         config = meta["model"]["head"]
         labels = list(meta["labels"])
         head = _head(config["input_dim"], len(labels), config["hidden_dim"], config["dropout"])
         state = torch.load(folder / _WEIGHTS, map_location="cpu", weights_only=True)
         head.load_state_dict(state)
-        return FastModel(head, labels, embed, config)
+        encoder = meta.get("params", {}).get("encoder", ENCODER_FP32)
+        return FastModel(head, labels, embed_for(encoder), config)
 

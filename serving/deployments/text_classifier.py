@@ -57,7 +57,7 @@ class TextClassifierDeployment(ReplicaBase):
 
     async def train(self, spec: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """Streamed (``handle.options(stream=True)``): progress events, then the result."""
-        embed = embed_on(self._pool, self._model.encoder.encode, lambda: self._model.encoder.dim)
+        embed = embed_on(self._pool, self._model.encoders)
         async for event in stream_progress(
                 self._train_pool, lambda progress: self._model.train(spec, progress, embed)):
             yield event

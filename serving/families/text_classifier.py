@@ -3,19 +3,17 @@
 A model id names an artefact folder. A trained version (``classifier.json``)
 answers ``retrieve`` with calibrated scores and out-of-scope decisions; a bare
 head (``nlu.heads``) answers ``classify`` only. ``train`` fits a new version and
-writes its folder; the caller provides ``embed`` (the replica's encoder, run on
-the thread that owns it) and ``progress``.
+writes its folder; the caller provides ``embed_for`` (the replica's encoders by
+name, run on the thread that owns them) and ``progress``. The encoders are the
+replica's fp32 MiniLM (shared with bare heads) and, on first use, its int8 one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
-from nlu.classifiers.base import Progress
+from nlu.classifiers.base import EmbedFor, Progress
 from nlu.classifiers.training import (
     TrainedClassifier,
     algorithm_class,
@@ -23,7 +21,7 @@ from nlu.classifiers.training import (
     load_classifier,
     train_classifier,
 )
-from nlu.embeddings import SentenceEncoder
+from nlu.embeddings import EncoderSet, SentenceEncoder
 from nlu.errors import NluError
 from nlu.heads import ClassifierHead, artefact_dir
 from serving.base import BadInput, ModelNotFound, ModelUnavailable, TopK
@@ -33,7 +31,6 @@ from serving.validation import check_model_id, check_texts, check_top_k
 __all__ = ["TextClassifierModel"]
 
 Loaded = ClassifierHead | TrainedClassifier
-Embed = Callable[[list[str]], np.ndarray]
 
 
 class TextClassifierModel:
@@ -45,6 +42,7 @@ class TextClassifierModel:
                  threads: int | None = None, encoder: SentenceEncoder | None = None) -> None:
         self.artefact_root = Path(artefact_root)
         self.encoder = encoder or SentenceEncoder(device=device, num_threads=threads)
+        self.encoders = EncoderSet(self.encoder, num_threads=threads)
         self.device = device or "cpu"
 
     def load(self) -> TextClassifierModel:
@@ -60,7 +58,7 @@ class TextClassifierModel:
             return load_tenant_head(self.family, self.artefact_root, model_id,
                                     self.encoder.dim)
         try:
-            return load_classifier(folder, self.encoder.encode, self.device)
+            return load_classifier(folder, self.encoders.embed_for, self.device)
         except FileNotFoundError:
             raise ModelNotFound(self.family, model_id) from None
         except (NluError, OSError, ValueError, RuntimeError, KeyError) as exc:
@@ -87,7 +85,8 @@ class TextClassifierModel:
             raise BadInput(self.family, "threshold must be in [0, 1]")
         return model.retrieve(texts, k, threshold)
 
-    def train(self, spec: dict[str, Any], progress: Progress, embed: Embed) -> dict[str, Any]:
+    def train(self, spec: dict[str, Any], progress: Progress,
+              embed_for: EmbedFor) -> dict[str, Any]:
         """Fit ``spec`` (model_id, algorithm, params, texts, labels, oos_rate) and save it;
         returns the version's metadata. ``NluError``s pass through (they map to 4xx)."""
         model_id = check_model_id(self.family, spec.get("model_id"))
@@ -96,7 +95,7 @@ class TextClassifierModel:
                 labels) or not all(isinstance(t, str) for t in texts + labels):
             raise BadInput(self.family, "texts and labels must be lists of strings of one "
                            "length")
-        algorithm = algorithm_class(str(spec.get("algorithm", "fast")))(embed, self.device)
+        algorithm = algorithm_class(str(spec.get("algorithm", "fast")))(embed_for, self.device)
         trained = train_classifier(algorithm, texts, labels,
                                    spec.get("params") or {}, progress,
                                    float(spec.get("oos_rate", 0.05)))

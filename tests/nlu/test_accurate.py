@@ -51,7 +51,7 @@ def data() -> dict[str, tuple[list[str], list[str]]]:
 
 @pytest.fixture(scope="module")
 def trained(data) -> tuple[AccurateModel, list[tuple[str, float]]]:
-    algorithm = AccurateAlgorithm(embed=None)
+    algorithm = AccurateAlgorithm(embed_for=None)
     seen: list[tuple[str, float]] = []
     model = algorithm.fit(*data["train"], algorithm.params(QUICK),
                           lambda stage, fraction: seen.append((stage, fraction)))
@@ -91,7 +91,7 @@ def test_save_and_load_reproduce_the_logits(trained, data, tmp_path):
     assert (layers - 1) * 3 * 2**20 < size < layers * 4 * 2**20 + 2**20
     texts = data["test"][0]
     for given in (meta, {"model": meta, "labels": model.labels}):  # bare, or inside the wrapper's
-        loaded = AccurateAlgorithm.load(tmp_path, given, embed=None, device="cpu")
+        loaded = AccurateAlgorithm.load(tmp_path, given, embed_for=None, device="cpu")
         assert loaded.labels == model.labels
         np.testing.assert_allclose(loaded.logits(texts), model.logits(texts), atol=1e-4)
 
@@ -100,7 +100,7 @@ def test_load_refuses_another_base_model(trained, tmp_path):
     model, _ = trained
     meta = {**model.save(tmp_path), "base_sha256": "0" * 64}
     with pytest.raises(ValueError, match="not the one"):
-        AccurateAlgorithm.load(tmp_path, meta, embed=None)
+        AccurateAlgorithm.load(tmp_path, meta, embed_for=None)
 
 
 def test_progress_is_reported_and_monotone(trained):
@@ -114,7 +114,7 @@ def test_progress_is_reported_and_monotone(trained):
 def test_training_is_deterministic_for_a_seed(data):
     texts, labels = data["train"]
     texts, labels = texts[::2], labels[::2]
-    algorithm = AccurateAlgorithm(embed=None)
+    algorithm = AccurateAlgorithm(embed_for=None)
     probe = data["test"][0][:40]
 
     def fit(seed: int) -> np.ndarray:
@@ -134,11 +134,11 @@ def test_training_is_deterministic_for_a_seed(data):
 ])
 def test_bad_hyper_parameters_are_refused(bad):
     with pytest.raises(BadTrainingData):
-        AccurateAlgorithm(embed=None).params(bad)
+        AccurateAlgorithm(embed_for=None).params(bad)
 
 
 def test_bad_training_data_is_refused():
-    algorithm = AccurateAlgorithm(embed=None)
+    algorithm = AccurateAlgorithm(embed_for=None)
     params = algorithm.params({"max_steps": 1})
     with pytest.raises(NoTrainingData):
         algorithm.fit(["hello", "hi there"], ["greet", "greet"], params, lambda *_: None)

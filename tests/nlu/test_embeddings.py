@@ -97,3 +97,20 @@ def test_unwritable_cache_falls_back_to_pytorch(tmp_path, monkeypatch):
     fallback = SentenceEncoder(num_threads=1).load()
     assert fallback.backend == "torch"
     assert fallback.encode(["yes"]).shape == (1, 384)
+
+
+def test_int8_encoder_is_close_to_fp32_and_batches_keep_their_order(encoder):
+    """Each text gets its own vector whatever its company (int8 activations are scaled per
+    tensor, so the int8 model must not batch; fp32 batches are sorted and padded)."""
+    quantized = SentenceEncoder(quantized=True, num_threads=1)
+    assert quantized.name == "minilm-int8" and quantized.backend == "onnx"
+    texts = SENTENCES * 3 + ["a much longer sentence than the others, " * 6]
+    together = quantized.encode(texts)
+    alone = np.concatenate([quantized.encode([t]) for t in texts])
+    assert np.abs(together - alone).max() < 1e-6
+    fp32_together = encoder.encode(texts)
+    fp32_alone = np.concatenate([encoder.encode([t]) for t in texts])
+    assert np.abs(fp32_together - fp32_alone).max() < 1e-4
+    cosines = (together * fp32_together).sum(axis=1)
+    assert cosines.min() > 0.95 and cosines.mean() > 0.98, cosines
+    assert np.allclose(np.linalg.norm(together, axis=1), 1.0, atol=1e-5)
