@@ -6,7 +6,8 @@ seed, whose fold-10 utterances join the test set as out-of-scope examples (OOS
 recall: how many come back out of scope; false-OOS rate: in-scope utterances
 wrongly rejected). Everything goes through ``POST .../test``.
 
-    python -m loadtests.nlu_accuracy [--algorithm fast|accurate] [--holdout 8] [--host URL]
+    python -m loadtests.nlu_accuracy [--algorithm fast|accurate] [--params JSON]
+        [--holdout 8] [--host URL]
 
 Last line: {"algorithm", "accuracy", "top1_accuracy", "macro_f1", "in_scope_accuracy",
 "oos_recall", "false_oos_rate", "train_s", ...} (``accuracy`` counts an in-scope text
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import random
 import time
 from pathlib import Path
@@ -34,13 +36,13 @@ async def run(base: str, args: argparse.Namespace) -> dict:
     sample = [{"text": r["text"], "label": r["intent"], "fold": r["fold"]} for r in rows]
     train = [r for r in sample if r["fold"] != 10]
     test = [r for r in sample if r["fold"] == 10]
-    out: dict = {"algorithm": args.algorithm, "train_samples": len(train),
+    out: dict = {"algorithm": args.algorithm, "params": args.params, "train_samples": len(train),
                  "test_samples": len(test), "holdout_intents": sorted(held)}
     async with httpx.AsyncClient(timeout=600) as http:
         headers = await nlu.tenant_headers(http, base, args.api_key, args.admin_key,
                                            f"hwu-{int(time.time())}")
         cid = await nlu.classifier(http, base, headers, "hwu64-all", args.algorithm, train,
-                                   test)
+                                   test, args.params)
         _, out["train_s"] = await nlu.train(http, base, headers, cid)
         all_report = (await http.post(f"{base}{nlu.BASE}/{cid}/test", json={},
                                       headers=headers)).json()
@@ -50,7 +52,7 @@ async def run(base: str, args: argparse.Namespace) -> dict:
         if held:
             cid = await nlu.classifier(
                 http, base, headers, "hwu64-holdout", args.algorithm,
-                [r for r in train if r["label"] not in held], test)
+                [r for r in train if r["label"] not in held], test, args.params)
             _, out["holdout_train_s"] = await nlu.train(http, base, headers, cid)
             oos = (await http.post(f"{base}{nlu.BASE}/{cid}/test", json={},
                                    headers=headers)).json()
@@ -68,6 +70,8 @@ def main() -> None:
     parser.add_argument("--data", type=Path, default=nlu.default_hwu())
     parser.add_argument("--algorithm", default="fast", choices=["fast", "accurate"])
     parser.add_argument("--holdout", type=int, default=8, help="intents left out of training")
+    parser.add_argument("--params", type=json.loads, default={},
+                        help='hyper-parameters as JSON, e.g. \'{"encoder": "minilm"}\'')
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--serving", choices=["ray", "local"], default="local",
                         help="backend of our own server (local: one process, less memory)")

@@ -40,9 +40,11 @@ async def tenant_headers(http: httpx.AsyncClient, base: str, api_key: str | None
 
 
 async def classifier(http: httpx.AsyncClient, base: str, headers: dict[str, str], name: str,
-                     algorithm: str, train: list[dict], test: list[dict] | None = None) -> str:
+                     algorithm: str, train: list[dict], test: list[dict] | None = None,
+                     params: dict | None = None) -> str:
     """Create a classifier and import its samples as JSON lines; returns its id."""
-    resp = await http.post(f"{base}{BASE}", json={"name": name, "algorithm": algorithm},
+    resp = await http.post(f"{base}{BASE}", json={"name": name, "algorithm": algorithm,
+                                                  "params": params or {}},
                            headers=headers)
     resp.raise_for_status()
     cid = resp.json()["id"]
