@@ -39,8 +39,7 @@ os.environ["TRANSFORMERS_OFFLINE"] = "1"
 log = logging.getLogger(__name__)
 
 __all__ = ["ENCODERS", "ENCODER_FP32", "ENCODER_INT8", "MODEL_NAME", "EncoderSet",
-           "SentenceEncoder",
-           "default_model_dir", "onnx_available"]
+           "SentenceEncoder", "default_model_dir", "onnx_available"]
 
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
 #: encoder names recorded with what was trained on them

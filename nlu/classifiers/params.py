@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from nlu.embeddings import ENCODER_INT8, ENCODERS  # names only: no model is loaded
 from nlu.errors import BadTrainingData
 
 __all__ = ["CHOICES", "SPECS", "check_params"]
@@ -36,7 +37,7 @@ SPECS: dict[str, dict[str, tuple[float, float, float, bool]]] = {
 #: algorithm -> name -> (default, allowed values): the sentence encoder a ``fast`` head
 #: learns on (``nlu.embeddings``); int8 by default, 2-3x faster to train and to answer
 CHOICES: dict[str, dict[str, tuple[str, tuple[str, ...]]]] = {
-    "fast": {"encoder": ("minilm-int8", ("minilm-int8", "minilm"))},
+    "fast": {"encoder": (ENCODER_INT8, ENCODERS)},
     "accurate": {},
 }
 
