@@ -20,9 +20,10 @@ Prompted Whisper likes to go on "reading the list" after the learner stops (raw,
 WER 3.8 on 12 utterances from "I'm sorry" loops), so: no temperature fallback (the
 same audio gives the same words), a token budget from the audio duration, Whisper's
 no-speech rule per segment, trailing segments with some no-speech evidence and a
-weak score dropped, a looping trailing segment dropped and a looping first segment
-cut where it starts over. The path is ``"grammar"`` when the normalised text is one
-of the state's sentences, else ``"open"``; without a state LM it is ``"general"``.
+weak score dropped, a looping trailing segment (too compressible, or saying one of
+its sentences again) dropped and a looping first segment cut where it starts over.
+The path is ``"grammar"`` when the normalised text is one of the state's sentences,
+else ``"open"``; without a state LM it is ``"general"``.
 
 Confidences are Whisper's word probabilities; an utterance's is their mean, mapped
 to [0.5, 1] for grammar results (the interface's acceptance convention).
@@ -56,6 +57,7 @@ from speech.asr.base import (
     as_pcm16,
     empty_result,
 )
+from speech.asr.match import edit_distance
 from speech.errors import SpeechUnavailable
 from speech.lm.base import StateLM, normalize
 
@@ -105,9 +107,38 @@ def _sentence(text: str) -> str:
     return text[:1].upper() + text[1:] + "."
 
 
-def _looping(segment: Any) -> bool:
-    """Whisper's repetition loop: the text compresses too well to be speech."""
-    return segment.compression_ratio > 2.4
+def _restatement_tolerance(a: Sequence[str], b: Sequence[str]) -> int:
+    longest = max(len(a), len(b))
+    return longest // 4 if longest >= 6 else 0
+
+
+def _first_restatement(pieces: Sequence[str]) -> int:
+    """Where a segment starts to say one of its sentences again (0: it never does).
+
+    Prompted Whisper reads a sentence two or three times over one slow reading, at
+    times with one word changed ("They all jumped up ... They all stepped up ...");
+    such text compresses too little for the ratio rule. A sentence counts as said
+    again when it repeats an earlier one of three words or more exactly, or, from six
+    words, within a quarter of its words ("I want a tea. I want a coffee." is speech).
+    """
+    sentences: list[list[str]] = []
+    start = 0
+    for i, piece in enumerate(pieces):
+        if piece.rstrip().endswith((".", "?", "!")) or i == len(pieces) - 1:
+            words = [w for p in pieces[start:i + 1] for w in normalize(p).split()]
+            if len(words) >= 3 and any(
+                edit_distance(earlier, words) <= _restatement_tolerance(earlier, words)
+                for earlier in sentences
+            ):
+                return start
+            sentences.append(words)
+            start = i + 1
+    return 0
+
+
+def _looping(segment: Any, pieces: Sequence[str]) -> bool:
+    """Whisper's repetition loop: text too compressible to be speech, or saying itself again."""
+    return segment.compression_ratio > 2.4 or _first_restatement(pieces) > 0
 
 
 def _talking_on(segment: Any, first: bool) -> bool:
@@ -121,8 +152,12 @@ def _talking_on(segment: Any, first: bool) -> bool:
     return not first and segment.no_speech_prob > 0.3 and segment.avg_logprob < -0.5
 
 
-def _until_repeat(tokens: Sequence[str]) -> int:
-    """Where a looping segment starts over: the first recurrence of its two opening words."""
+def _until_repeat(pieces: Sequence[str]) -> int:
+    """Where a looping segment starts over: a restated sentence, else its opening two words."""
+    cut = _first_restatement(pieces)
+    if cut:
+        return cut
+    tokens = [normalize(p) for p in pieces]
     for k in range(2, len(tokens) - 1):
         if tokens[k] == tokens[0] and tokens[k + 1] == tokens[1]:
             return k
@@ -130,7 +165,7 @@ def _until_repeat(tokens: Sequence[str]) -> int:
 
 
 def _kept(segments: Sequence[Any], text_of: Any) -> list[tuple[Any, int | None]]:
-    """The segments to keep, each with how many of its items to keep (None: all).
+    """The segments to keep, each with how many of its pieces to keep (None: all).
 
     A loop after the first segment is dropped; a first segment that loops is cut
     where it starts over (the learner's sentence, then the same sentence again).
@@ -139,8 +174,9 @@ def _kept(segments: Sequence[Any], text_of: Any) -> list[tuple[Any, int | None]]
     for i, seg in enumerate(segments):
         if _talking_on(seg, i == 0):
             continue
-        if _looping(seg):
-            cut = _until_repeat(text_of(seg)) if i == 0 else 0
+        pieces = text_of(seg)
+        if _looping(seg, pieces):
+            cut = _until_repeat(pieces) if i == 0 else 0
             if cut:
                 out.append((seg, cut))
             continue
@@ -149,11 +185,12 @@ def _kept(segments: Sequence[Any], text_of: Any) -> list[tuple[Any, int | None]]
 
 
 def _segment_words(segment: Any) -> list[str]:
-    return [normalize(w.word) for w in segment.words or ()]
+    """The segment's words as Whisper wrote them (punctuation kept: it marks sentence ends)."""
+    return [w.word for w in segment.words or ()]
 
 
 def _segment_tokens(segment: Any) -> list[str]:
-    return normalize(segment.text).split()
+    return segment.text.split()
 
 
 def _words(kept: Sequence[tuple[Any, int | None]], seconds: float) -> list[Word]:
@@ -276,7 +313,7 @@ class WhisperRecognizer(Recognizer):
     def _partial(self, pcm: np.ndarray, lm: StateLM | None) -> str | None:
         window = pcm[-int(_WINDOW_S * SAMPLE_RATE):].astype(np.float32) / 32768.0
         kept = _kept(self._transcribe(window, lm, final=False), _segment_tokens)
-        return " ".join(w for seg, n in kept for w in _segment_tokens(seg)[:n]) or None
+        return normalize(" ".join(p for seg, n in kept for p in _segment_tokens(seg)[:n])) or None
 
     def _final(self, pcm: np.ndarray, lm: StateLM | None) -> Recognition:
         audio = pcm.astype(np.float32) / 32768.0

@@ -182,3 +182,30 @@ def test_missing_faster_whisper_names_the_extra(monkeypatch) -> None:
     monkeypatch.setitem(sys.modules, "faster_whisper", None)  # import fails
     with pytest.raises(SpeechUnavailable, match=r"parley\[whisper\]"):
         create_recognizer("whisper")
+
+
+def _segment(text: str, compression_ratio: float = 1.5):
+    from types import SimpleNamespace
+
+    words = [SimpleNamespace(word=" " + w) for w in text.split()]
+    return SimpleNamespace(text=" " + text, words=words, compression_ratio=compression_ratio,
+                           no_speech_prob=0.05, avg_logprob=-0.4)
+
+
+def test_a_sentence_read_again_is_cut_where_it_starts_over() -> None:
+    from speech.asr.whisper import _kept, _segment_tokens, _segment_words
+
+    # what float32 Whisper-base wrote for a 13 s child reading (compression ratio 2.21)
+    loop = _segment("They all jumped up from their seats suddenly. They all stepped up from "
+                    "their seats suddenly. They all stepped up from their seats suddenly.", 2.21)
+    kept = _kept([loop], _segment_words)
+    assert kept == [(loop, 8)]  # "they all jumped up from their seats suddenly"
+    assert _kept([loop], _segment_tokens) == [(loop, 8)]
+    # a trailing segment that restates itself is dropped; distinct sentences are all kept
+    answer = _segment("I'd like a coffee, please. With milk and no sugar.")
+    assert _kept([answer, loop], _segment_words) == [(answer, None)]
+    # a short repeated phrase or a different sentence with the same opening is speech
+    for text in ("Yes. Yes.", "I want a tea. I want a coffee.",
+                 "I want a tea. I want a cake with cream on it."):
+        seg = _segment(text)
+        assert _kept([seg], _segment_words) == [(seg, None)]
