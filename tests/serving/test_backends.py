@@ -40,6 +40,19 @@ async def test_classify_text_top_k_is_sorted_probabilities(backend):
     assert row[0][0] == "alarm_set"
 
 
+async def test_a_call_too_big_to_go_by_value_is_answered_the_same(backend):
+    """Over 500,000 characters the ray backend sends by reference (a replica's gRPC
+    server takes 4 MB a message); the answer must not depend on the route."""
+    filler = " and then" * 2_200  # ~19,800 characters, cut by the encoder's 256 tokens
+    texts = ["set an alarm for six" + filler] * 26 + ["set an alarm for six"]
+    assert sum(map(len, texts)) > 500_000
+    big = await backend.classify_text(TEXT_MODEL, texts, top_k=1)
+    small = await backend.classify_text(TEXT_MODEL, texts[:1], top_k=1)
+    assert len(big) == 27 and big[0][0][0] == small[0][0][0]
+    assert big[0][0][1] == pytest.approx(small[0][0][1], abs=1e-4)
+    assert big[-1][0][0] == "alarm_set"
+
+
 async def test_unknown_model_is_not_found(backend):
     with pytest.raises(ModelNotFound) as info:
         await backend.classify_text("nobody/intents/v9", ["hello"])
