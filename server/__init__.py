@@ -4,13 +4,12 @@
 - numpy's BLAS on one thread: every matrix product the server does is small, and an
   idle OpenBLAS helper thread spins; at 200 retrieves a second on 2 cores it took
   3.9 ms of CPU per request, more than the model work beside it (3.7 ms).
-- Ray Serve's request path without its extra thread hops and per-request log writes
-  (the parts of Ray's ``RAY_SERVE_THROUGHPUT_OPTIMIZED`` mode other than its gRPC
-  default, which ``serving.ray_backend`` picks per call, and direct ingress, which
-  Parley does not use): user code on the replica's event loop (every deployment
-  hands model work to a thread), the handle's router on the caller's loop, request
-  logs buffered, not copied to stderr. nlu_bench at 200 retrieves/s: p95 16.5 ms
-  against 20.3 ms without.
+- Ray Serve replicas without the extra thread hop and per-request log writes (the
+  replica-side parts of Ray's ``RAY_SERVE_THROUGHPUT_OPTIMIZED`` mode; its gRPC
+  default is picked per call in ``serving.ray_backend``): user code on the
+  replica's event loop (every deployment hands model work to a thread), request
+  logs buffered, not copied to stderr. The mode's router-on-the-caller's-loop part
+  is left out: it ties a handle to one event loop, and tests and scripts use several.
 
 Each is a default: a value already in the environment wins.
 """
@@ -20,7 +19,6 @@ import os
 _DEFAULTS = {
     "OPENBLAS_NUM_THREADS": "1",
     "RAY_SERVE_RUN_USER_CODE_IN_SEPARATE_THREAD": "0",
-    "RAY_SERVE_RUN_ROUTER_IN_SEPARATE_LOOP": "0",
     "RAY_SERVE_REQUEST_PATH_LOG_BUFFER_SIZE": "1000",
     "RAY_SERVE_LOG_TO_STDERR": "0",
 }
