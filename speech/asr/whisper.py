@@ -136,9 +136,9 @@ def _first_restatement(pieces: Sequence[str]) -> int:
     return 0
 
 
-def _looping(segment: Any, pieces: Sequence[str]) -> bool:
-    """Whisper's repetition loop: text too compressible to be speech, or saying itself again."""
-    return segment.compression_ratio > 2.4 or _first_restatement(pieces) > 0
+def _too_compressible(segment: Any) -> bool:
+    """Whisper's repetition loop: the text compresses too well to be speech."""
+    return segment.compression_ratio > 2.4
 
 
 def _talking_on(segment: Any, first: bool) -> bool:
@@ -153,10 +153,7 @@ def _talking_on(segment: Any, first: bool) -> bool:
 
 
 def _until_repeat(pieces: Sequence[str]) -> int:
-    """Where a looping segment starts over: a restated sentence, else its opening two words."""
-    cut = _first_restatement(pieces)
-    if cut:
-        return cut
+    """Where a looping segment starts over: the first recurrence of its two opening words."""
     tokens = [normalize(p) for p in pieces]
     for k in range(2, len(tokens) - 1):
         if tokens[k] == tokens[0] and tokens[k + 1] == tokens[1]:
@@ -175,8 +172,9 @@ def _kept(segments: Sequence[Any], text_of: Any) -> list[tuple[Any, int | None]]
         if _talking_on(seg, i == 0):
             continue
         pieces = text_of(seg)
-        if _looping(seg, pieces):
-            cut = _until_repeat(pieces) if i == 0 else 0
+        restart = _first_restatement(pieces)
+        if restart or _too_compressible(seg):
+            cut = (restart or _until_repeat(pieces)) if i == 0 else 0
             if cut:
                 out.append((seg, cut))
             continue
