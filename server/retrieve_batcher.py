@@ -1,70 +1,111 @@
-"""Concurrent ``retrieve_text`` calls for one classifier, sent as one call.
+"""Concurrent ``retrieve_text`` calls for one classifier, sent as a few merged calls.
 
 Why: neither model backend batches ``retrieve_text`` across requests (the
 sentence embeddings are micro-batched, classifier calls are not), so with many
 sessions on one lesson every turn paid its own MiniLM pass on the text thread:
 measured on the local backend with 20 concurrent turns, 14.9 ms of model time
-per turn against 3.2 ms for the hybrid matcher alone. Here the turns that ask
-the same model id while a call for it is in flight (or in the same event-loop
-tick) wait for the next call and share it; a lone turn is sent at once, so at low
-load nothing waits. A failed call fails every turn in it (each falls back).
+per turn against 3.2 ms for the hybrid matcher alone. Here up to ``in_flight``
+calls per model id run at once; turns that arrive while all of them are busy
+(or in the same event-loop tick) wait for the next free one and share it. A lone
+turn is sent at once, so at low load nothing waits. More than one call in flight
+because a replica encodes on two threads and one call's round trip is mostly
+not encoding: with one, a turn waited for the whole call ahead of it (see the
+README's text-understanding benchmark). A failed call fails every turn in it
+(each falls back).
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+from dataclasses import dataclass, field
 from typing import Any
 
 from serving.base import ModelClient
 
-__all__ = ["MAX_BATCH", "RetrieveBatcher"]
+__all__ = ["IN_FLIGHT", "MAX_BATCH", "RetrieveBatcher"]
 
 MAX_BATCH = 64
+IN_FLIGHT = 2
 
 _Key = tuple[str, int]  # (model id, top_k)
 _Waiter = tuple[str, "asyncio.Future[dict[str, Any]]"]
 
 
-class RetrieveBatcher:
-    """One in-flight ``retrieve_text`` call per (model id, top_k); the rest queue for the next."""
+@dataclass
+class _Lane:
+    """One model id's queue and the tasks sending its calls."""
 
-    def __init__(self, models: ModelClient, max_batch: int = MAX_BATCH) -> None:
-        self.models, self.max_batch = models, max_batch
-        self._queues: dict[_Key, list[_Waiter]] = {}
-        self._runners: dict[_Key, asyncio.Task[None]] = {}
+    queue: list[_Waiter] = field(default_factory=list)
+    tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    calls: int = 0  # in flight now
+    starting: bool = False  # a task is about to take the queue
+
+
+class RetrieveBatcher:
+    """At most ``in_flight`` ``retrieve_text`` calls per (model id, top_k); the rest queue."""
+
+    def __init__(self, models: ModelClient, max_batch: int = MAX_BATCH,
+                 in_flight: int = IN_FLIGHT) -> None:
+        if in_flight < 1:
+            raise ValueError("in_flight must be at least 1")
+        self.models, self.max_batch, self.in_flight = models, max_batch, in_flight
+        self._lanes: dict[_Key, _Lane] = {}
         self.sizes: list[int] = []  # texts per call sent (tests, debugging)
 
     async def retrieve(self, model_id: str, text: str, top_k: int) -> dict[str, Any]:
         """The classifier's answer for ``text`` (its ``ServingError`` raised here)."""
         key = (model_id, top_k)
         future: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
-        self._queues.setdefault(key, []).append((text, future))
-        if key not in self._runners:
-            runner = asyncio.create_task(self._drain(key), name=f"retrieve-{model_id}")
-            self._runners[key] = runner
+        lane = self._lanes.setdefault(key, _Lane())
+        lane.queue.append((text, future))
+        self._start(key, lane)
         return await future
 
     async def close(self) -> None:
-        runners = list(self._runners.values())
-        for runner in runners:
-            runner.cancel()
-        await asyncio.gather(*runners, return_exceptions=True)
+        tasks = [t for lane in self._lanes.values() for t in lane.tasks]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        for lane in self._lanes.values():
+            for _, future in lane.queue:
+                future.cancel()
+        self._lanes.clear()
 
-    async def _drain(self, key: _Key) -> None:
+    def _start(self, key: _Key, lane: _Lane) -> None:
+        """A task for the queue, unless one is about to take it or all calls are busy."""
+        if lane.queue and not lane.starting and lane.calls < self.in_flight:
+            lane.starting = True
+            task = asyncio.create_task(self._drain(key, lane), name=f"retrieve-{key[0]}")
+            lane.tasks.add(task)
+            task.add_done_callback(lane.tasks.discard)
+
+    async def _drain(self, key: _Key, lane: _Lane) -> None:
         try:
             await asyncio.sleep(0)  # this tick's callers join the first call
-            while waiting := self._queues.pop(key, None):
-                batch, rest = waiting[:self.max_batch], waiting[self.max_batch:]
-                if rest:
-                    self._queues[key] = rest
-                batch = [(t, f) for t, f in batch if not f.done()]  # cancelled turns
-                if batch:
+            lane.starting = False
+            while batch := self._take(lane):
+                lane.calls += 1
+                self._start(key, lane)  # more than a batch waiting: another call for it
+                try:
                     await self._send(key, batch)
+                finally:
+                    lane.calls -= 1
+                if lane.starting:
+                    break  # a newer task takes what queued meanwhile
         finally:
-            self._runners.pop(key, None)
-            for _, future in self._queues.pop(key, []):
-                future.cancel()
+            if not lane.queue and not lane.calls and self._lanes.get(key) is lane and (
+                    lane.tasks <= {asyncio.current_task()}):
+                del self._lanes[key]
+
+    def _take(self, lane: _Lane) -> list[_Waiter]:
+        """The next batch of turns still waiting (cancelled ones dropped); [] when none."""
+        while lane.queue:
+            batch = [(t, f) for t, f in lane.queue[:self.max_batch] if not f.done()]
+            del lane.queue[:self.max_batch]
+            if batch:
+                return batch
+        return []
 
     async def _send(self, key: _Key, batch: list[_Waiter]) -> None:
         model_id, top_k = key

@@ -2,7 +2,7 @@
 
 The model tier computes calibrated label scores and each answer's confidence
 (``retrieve_text``); the out-of-scope cut is applied here, so concurrent
-one-text requests for a version share one model call whatever threshold each
+one-text requests for a version share model calls whatever threshold each
 asked for (``RetrieveBatcher``: at 200 requests a second, one call per request
 queued for minutes behind Ray's per-call cost). Entities are rules and
 gazetteers, microseconds of work, so they run here in the web process too.
