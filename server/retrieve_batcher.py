@@ -78,25 +78,25 @@ class RetrieveBatcher:
             lane.starting = True
             task = asyncio.create_task(self._drain(key, lane), name=f"retrieve-{key[0]}")
             lane.tasks.add(task)
-            task.add_done_callback(lane.tasks.discard)
+            task.add_done_callback(lambda done: self._finished(key, lane, done))
+
+    def _finished(self, key: _Key, lane: _Lane, task: asyncio.Task[None]) -> None:
+        lane.tasks.discard(task)
+        if not lane.tasks and not lane.queue and self._lanes.get(key) is lane:
+            del self._lanes[key]  # idle: many model ids leave no trace
 
     async def _drain(self, key: _Key, lane: _Lane) -> None:
-        try:
-            await asyncio.sleep(0)  # this tick's callers join the first call
-            lane.starting = False
-            while batch := self._take(lane):
-                lane.calls += 1
-                self._start(key, lane)  # more than a batch waiting: another call for it
-                try:
-                    await self._send(key, batch)
-                finally:
-                    lane.calls -= 1
-                if lane.starting:
-                    break  # a newer task takes what queued meanwhile
-        finally:
-            if not lane.queue and not lane.calls and self._lanes.get(key) is lane and (
-                    lane.tasks <= {asyncio.current_task()}):
-                del self._lanes[key]
+        await asyncio.sleep(0)  # this tick's callers join the first call
+        lane.starting = False
+        while batch := self._take(lane):
+            lane.calls += 1
+            self._start(key, lane)  # more than a batch waiting: another call for it
+            try:
+                await self._send(key, batch)
+            finally:
+                lane.calls -= 1
+            if lane.starting:
+                break  # a newer task takes what queued meanwhile
 
     def _take(self, lane: _Lane) -> list[_Waiter]:
         """The next batch of turns still waiting (cancelled ones dropped); [] when none."""

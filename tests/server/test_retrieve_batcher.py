@@ -53,6 +53,8 @@ async def test_a_lone_text_is_sent_at_once() -> None:
     assert models.calls == [["hello"]]
     models.open(0)
     assert await task == {"text": "hello", "call": 0, "top_k": 3}
+    await settle()
+    assert not batcher._lanes  # an idle model id leaves nothing behind
     await batcher.close()
 
 
