@@ -34,7 +34,7 @@ _Waiter = tuple[str, "asyncio.Future[dict[str, Any]]"]
 
 @dataclass
 class _Lane:
-    """One model id's queue and the tasks sending its calls."""
+    """One (model id, top_k)'s queue and the tasks sending its calls."""
 
     queue: list[_Waiter] = field(default_factory=list)
     tasks: set[asyncio.Task[None]] = field(default_factory=set)
