@@ -577,13 +577,16 @@ function optionLabel(l) {
 }
 
 async function loadPicker() {
+  const picker = $("picker");
+  picker.setAttribute("aria-busy", "true");
   try {
     app.lessons = (await api("/v1/lessons")).filter((l) => l.owned);
   } catch (err) {
     notify($("need-key"), `Your lessons could not be loaded: ${err.message}`, "error");
     return;
+  } finally {
+    picker.removeAttribute("aria-busy");
   }
-  const picker = $("picker");
   picker.replaceChildren(new Option("— choose a lesson —", ""));
   for (const l of app.lessons) picker.append(new Option(optionLabel(l), l.id));
   if (app.doc && ![...picker.options].some((o) => o.value === app.doc.id)) {
@@ -756,9 +759,11 @@ async function start() {
     $("picker").disabled = true;
     return;
   }
-  await loadPicker();
+  // Read before the list loads: "New lesson" pressed meanwhile rewrites the address.
   const wanted = new URLSearchParams(location.search).get("lesson");
-  if (wanted) await openLesson(wanted);
+  await loadPicker();
+  // A lesson the author started while the list loaded wins over the address's one.
+  if (wanted && !app.doc) await openLesson(wanted);
 }
 
 start();

@@ -268,3 +268,29 @@ def test_author_opens_a_version_without_a_draft(open_page, live, tenant_key):
     draft = httpx.get(f"{live}/v1/lessons/{lesson_id}/draft", headers=auth, timeout=30).json()
     assert draft["document"]["title"] == "At the café, revised"
     assert set(draft["document"]["layout"]) == {s["id"] for s in document["states"]}
+
+
+def test_new_lesson_before_the_list_loads_stays_open(open_page, live, tenant_key):
+    """"New lesson" pressed while the lesson list is still loading keeps the new lesson.
+
+    The new lesson writes its id into the address; the page's start-up, once the list
+    arrived, used to read that address and reopen the lesson over the author's work.
+    """
+    page = open_page("/static/author.html", api_key=tenant_key, mic=False)
+    held = []
+    page.route("**/v1/lessons", lambda route: held.append(route))
+    page.reload()
+    expect(page.locator("#picker")).to_have_attribute("aria-busy", "true")
+    page.get_by_role("button", name="New lesson").click()
+    wait_saved(page)
+    lesson_id = re.search(r"[?&]lesson=([^&]+)", page.url).group(1)
+    for _ in range(100):
+        if held:
+            break
+        page.wait_for_timeout(50)
+    assert len(held) == 1
+    held[0].continue_()
+    expect(page.locator("#picker")).not_to_have_attribute("aria-busy", "true")
+    expect(page.locator("#save-status")).to_have_text(SAVED)
+    expect(page.locator("#picker")).to_have_value(lesson_id)
+    expect(page.get_by_label("Title")).to_be_focused()
