@@ -88,7 +88,9 @@ def _check_words(res) -> None:
 @needs_corpus
 def test_state_sentences_steer_whisper(corpus, in_state) -> None:
     refs = [ref for ref, *_ in corpus]
-    assert _wer(refs, [r.text for r in in_state]) < 0.25  # measured 0.12 (6/8 exact)
+    # measured 0.245, 7/8 exact: one child's looping reading carries all 12 errors
+    # (before the tokenizer repair and the rescoring, 0.12 with 6/8 exact)
+    assert _wer(refs, [r.text for r in in_state]) < 0.35
     right = sum(match(r.text, c).candidate == ref and match(r.text, c).accepted
                 for (ref, _p, c, _o), r in zip(corpus, in_state, strict=True))
     assert right >= 6  # of 8; measured 7
@@ -98,7 +100,9 @@ def test_state_sentences_steer_whisper(corpus, in_state) -> None:
             assert res.text in cands and res.confidence >= 0.5
         else:
             assert res.path == "open" and res.text not in cands
-    assert sum(r.path == "grammar" for r in in_state) >= 5  # measured 6
+    # measured 7; 3 without the rescoring of open results (near misses such as
+    # "you attack us after all" for "you attacked us after all")
+    assert sum(r.path == "grammar" for r in in_state) >= 6
 
 
 @needs_model
@@ -116,7 +120,7 @@ def test_general_path_in_one_batch(recognizer, corpus) -> None:
 @needs_model
 @needs_corpus
 def test_unexpected_answers_stay_open(recognizer, corpus) -> None:
-    for _ref, pcm, _cands, others in corpus[:2]:
+    for _ref, pcm, _cands, others in corpus[:4]:  # the rescoring takes none of these
         res = recognizer.recognize(pcm, StateLM.from_sentences(others))
         assert res.path == "open" and not match(res.text, others).accepted
 
@@ -209,3 +213,43 @@ def test_a_sentence_read_again_is_cut_where_it_starts_over() -> None:
                  "I want a tea. I want a cake with cream on it."):
         seg = _segment(text)
         assert _kept([seg], _segment_words) == [(seg, None)]
+
+
+def _byte_level_bpe(folder, merges: list[str]) -> None:
+    """A tiny byte-level BPE tokenizer.json: the 256 byte symbols, then "Ġt", "Ġa", "Ġto"."""
+    import tokenizers
+
+    alphabet = sorted(tokenizers.pre_tokenizers.ByteLevel.alphabet())
+    vocab = {c: i for i, c in enumerate(alphabet)} | {"Ġt": 256, "Ġa": 257, "Ġto": 258}
+    pairs = [tuple(m.split(" ")) for m in merges]
+    tok = tokenizers.Tokenizer(tokenizers.models.BPE(vocab, pairs))
+    tok.pre_tokenizer = tokenizers.pre_tokenizers.ByteLevel(add_prefix_space=False)
+    (folder / "tokenizer.json").write_text(tok.to_str())
+
+
+def test_a_lost_first_merge_is_put_back(tmp_path) -> None:
+    import tokenizers
+
+    from speech.asr.whisper import repaired_tokenizer
+
+    _byte_level_bpe(tmp_path, ["Ġ a", "Ġt o"])  # "Ġ t" lost, as in the packaged Whisper-base
+    broken = tokenizers.Tokenizer.from_file(str(tmp_path / "tokenizer.json"))
+    assert broken.encode(" to").tokens == ["Ġ", "t", "o"]
+    fixed = repaired_tokenizer(tmp_path)
+    assert fixed is not None and fixed.encode(" to").ids == [258]
+    assert fixed.encode(" a").ids == [257]
+    (tmp_path / "tokenizer.json").write_text(fixed.to_str())
+    assert repaired_tokenizer(tmp_path) is None  # an intact tokenizer is left alone
+
+
+@needs_model
+def test_the_packaged_tokenizer_encodes_as_whisper_writes(model_dir, recognizer) -> None:
+    import tokenizers
+
+    raw = tokenizers.Tokenizer.from_file(str(model_dir / "tokenizer.json"))
+    assert raw.encode(" to", add_special_tokens=False).tokens == ["Ġ", "to"]  # the lost merge
+    # the ids Whisper-base itself wrote for a learner's reading of this sentence
+    text = " The Mary went on to study."
+    ids = [440, 6059, 1437, 322, 281, 2979, 13]
+    assert recognizer._model.hf_tokenizer.decode(ids) == text
+    assert recognizer._model.hf_tokenizer.encode(text, add_special_tokens=False).ids == ids
