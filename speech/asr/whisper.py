@@ -382,9 +382,10 @@ class WhisperRecognizer(Recognizer):
         ``align`` call; the audio is encoded again, which costs one encoder pass
         for open results only). The best sentence is taken when its mean token
         log-probability is within ``rescore_margin`` nats of the free transcript's.
-        On 28 tune-half utterances (K=20) true sentences came within 0.6-2.5 nats
-        and the best of 20 wrong ones within 1.9-4.1 (48 states): 1.5 took 5 of 8
-        open true sentences and none of the wrong ones.
+        Probed on 60 tune-half utterances (K=20) whose state result was open: where
+        the true sentence was among the 20 it scored best in 14 of 15, within
+        0.6-2.5 nats; in 59 states without it, the best wrong one came within 0.6
+        once and otherwise 1.9-4.1. A margin of 1.5 takes 10 of the 14, and 1 of the 59.
         """
         if self.rescore_margin is None or lm is None or result.path != "open":
             return result
