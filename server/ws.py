@@ -6,7 +6,9 @@ authorisation closes it (with 4000 + the HTTP status, e.g. 4404).
 
 Audio in: binary frames of 16-bit little-endian mono PCM at 16 kHz, 20-200 ms
 each. The connection's :class:`server.speech.Listener` finds where speech starts
-and ends (or the client sends ``audio_end``, push-to-talk); partial transcripts
+and ends (or the client sends ``audio_end``, push-to-talk: with
+``?endpointing=push_to_talk`` or an ``endpointing`` message only that ends an
+utterance, however long the learner pauses while holding the button); partial transcripts
 go out while the learner speaks, and each utterance is recognised and played as
 a turn in a task of its own, in order, so frames keep flowing meanwhile.
 
@@ -35,6 +37,7 @@ from speech.errors import AudioTooFast
 
 log = logging.getLogger("parley.ws")
 ROUTE = "/v1/sessions/{session_id}/stream"
+_ENDPOINTING = ("vad", "push_to_talk")
 
 
 async def stream(ws: WebSocket) -> None:
@@ -55,6 +58,11 @@ async def stream(ws: WebSocket) -> None:
     conn = _Conn(ws, services, row)
     try:
         detail = await _send_session(conn, "session")
+        if ws.query_params.get("endpointing"):
+            try:
+                await _set_endpointing(conn, ws.query_params["endpointing"], None)
+            except Exception as exc:
+                await conn.error(exc, None)
         if ws.query_params.get("voice"):
             try:
                 await _set_voice(conn, ws.query_params["voice"], None)
@@ -89,6 +97,7 @@ class _Conn:
     services: Any
     row: Any
     voice: str | None = None
+    push_to_talk: bool = False
     listener: Any = None
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
     _turns: asyncio.Task | None = None  # the last spoken turn (each waits for the previous)
@@ -141,6 +150,8 @@ async def _handle(conn: _Conn, message: dict[str, Any]) -> str | None:
             await _audio_end(conn, msg_id)
         elif kind == "voice":
             await _set_voice(conn, data.get("voice"), msg_id)
+        elif kind == "endpointing":
+            await _set_endpointing(conn, data.get("mode"), msg_id)
         elif kind == "ping":
             await conn.send({"type": "pong", "id": msg_id})
         elif kind == "state":
@@ -153,7 +164,7 @@ async def _handle(conn: _Conn, message: dict[str, Any]) -> str | None:
             return "close"
         else:
             raise ApiError(f"unknown message type {kind!r}; expected text, audio_end, voice, "
-                           "ping, state or end", code="unknown_type")
+                           "endpointing, ping, state or end", code="unknown_type")
     except WebSocketDisconnect:
         raise
     except Exception as exc:  # answered in the one error shape; unknown ones are logged 500s
@@ -166,6 +177,7 @@ async def _handle(conn: _Conn, message: dict[str, Any]) -> str | None:
 async def _audio_frame(conn: _Conn, data: bytes) -> None:
     if conn.listener is None:
         conn.listener = await conn.services.speech.listener()
+        conn.listener.endpointer.push_to_talk = conn.push_to_talk
     listener = conn.listener
     try:
         events = await listener.push(data)
@@ -274,6 +286,16 @@ async def _set_voice(conn: _Conn, voice: Any, msg_id: Any) -> None:
         await conn.services.models.synthesize("Hello.", voice=voice)  # BadInput if unknown
     conn.voice = voice or None
     await conn.send({"type": "voice", "id": msg_id, "voice": conn.voice})
+
+
+async def _set_endpointing(conn: _Conn, mode: Any, msg_id: Any) -> None:
+    """``vad`` (trailing silence ends an utterance) or ``push_to_talk`` (only ``audio_end``)."""
+    if mode not in _ENDPOINTING:
+        raise ApiError("'mode' is 'vad' or 'push_to_talk'", code="invalid_message")
+    conn.push_to_talk = mode == "push_to_talk"
+    if conn.listener is not None:
+        conn.listener.endpointer.push_to_talk = conn.push_to_talk
+    await conn.send({"type": "endpointing", "id": msg_id, "mode": mode})
 
 
 async def _speak(conn: _Conn, lines: list[str], msg_id: Any) -> None:

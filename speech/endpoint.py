@@ -39,7 +39,9 @@ class EndpointConfig:
       sentence of >= 0.7 s in 6.9 % of them, >= 0.8 s in 5.8 %, >= 0.9 s in 4.0 %,
       >= 1.0 s in 3.2 %; 900 ms keeps the cut-off rate near 4 % for 0.1 s more wait than
       800 ms. The VAD adds ~0.1 s to a pause (onset lag), so real pauses up to ~0.7 s are
-      safe. Push-to-talk clients call ``force_end`` and wait for nothing.
+      safe. Push-to-talk clients call ``force_end`` and wait for nothing; with
+      ``Endpointer.push_to_talk`` set, silence never ends an utterance at all (a
+      learner holding the button may pause as long as they like).
     - ``min_speech_ms`` (200): shorter voice (a click, a cough, a bump of the mic) never
       becomes an utterance; a curt "no" lasts ~250 ms and still does.
     - ``pre_roll_ms`` / ``post_roll_ms``: audio kept before the onset and after the last
@@ -98,7 +100,11 @@ _IDLE, _ONSET, _SPEAKING, _SKIPPING = range(4)
 
 
 class Endpointer:
-    """Per-session endpointer over a shared ``VadEngine``; not thread-safe (one session)."""
+    """Per-session endpointer over a shared ``VadEngine``; not thread-safe (one session).
+
+    ``push_to_talk``: the VAD still finds where speech starts, but only
+    :meth:`force_end` (the button's release) or ``max_utterance_s`` ends it.
+    """
 
     def __init__(self, vad: VadEngine | VadStream, config: EndpointConfig | None = None) -> None:
         self.config = cfg = config or EndpointConfig()
@@ -119,6 +125,7 @@ class Endpointer:
         self._utt = Utterance(max_seconds=held / SAMPLE_RATE)
         self._rest = np.zeros(0, dtype=np.int16)
         self._offset = 0  # samples of the session stream fed to the VAD so far
+        self.push_to_talk = False
         self._reset_utterance()
 
     @property
@@ -162,12 +169,15 @@ class Endpointer:
         return events
 
     def force_end(self) -> SpeechEnded | None:
-        """End the utterance now (push-to-talk release); None when no speech was heard.
+        """End the utterance now (push-to-talk release); None when no speech was heard
+        (or only speech skipped as too long, whose skipping ends here too).
 
         Everything received is kept, including the samples that did not fill a chunk.
         Speech shorter than ``min_speech_ms`` is returned too (a quick "no" on a held
         button is an answer), so this event may come without a ``SpeechStarted``.
         """
+        if self._state == _SKIPPING:  # the release also ends speech skipped as too long
+            self._reset_utterance()
         if self._state not in (_ONSET, _SPEAKING):
             return None
         if self._rest.size:
@@ -228,7 +238,7 @@ class Endpointer:
                 self._reset_utterance()
                 return None
             return self._onset_done()
-        if self._silence >= self._trailing:
+        if self._silence >= self._trailing and not self.push_to_talk:
             return self._finish()
         return None
 

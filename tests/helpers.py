@@ -6,6 +6,8 @@ import os
 import uuid
 from pathlib import Path
 
+import numpy as np
+
 ADMIN_KEY = "admin-test-key-0123456789"
 ROOT = Path(__file__).resolve().parents[1]
 RECORDED = ROOT / "tests" / "dialog" / "data" / "immigration_recorded.json"
@@ -23,6 +25,16 @@ def _shared_data() -> Path:
 
 
 SHARED_DATA = _shared_data()
+
+
+def with_pause(pcm: np.ndarray, seconds: float) -> np.ndarray:
+    """A learner stopping mid-sentence to find a word: ``seconds`` of silence inserted at
+    the quietest 50 ms of the recording's middle half (a gap between two words)."""
+    energy = [np.sqrt(np.mean(pcm[i:i + 800].astype(float) ** 2))
+              for i in range(0, len(pcm) - 800, 800)]
+    quiet = min(range(len(energy) // 4, 3 * len(energy) // 4), key=energy.__getitem__)
+    cut = quiet * 800 + 400
+    return np.concatenate([pcm[:cut], np.zeros(int(seconds * 16000), np.int16), pcm[cut:]])
 
 
 def new_tenant(client, name: str) -> dict:

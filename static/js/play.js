@@ -102,6 +102,7 @@ function wsUrl() {
   const q = new URLSearchParams({ token: live.session.token });
   const voice = $("voice").value;
   if (voice) q.set("voice", voice);
+  q.set("endpointing", endpointing());
   return `${scheme}://${location.host}/v1/sessions/${live.session.id}/stream?${q}`;
 }
 
@@ -391,6 +392,9 @@ function stopMic() {
   syncMode();
 }
 
+// push-to-talk: only the button's release ends a turn, however long the learner pauses
+const endpointing = () => (mode() === "ptt" ? "push_to_talk" : "vad");
+
 function syncMode() {
   const ptt = mode() === "ptt" && live.stopMic;
   $("talk").hidden = !ptt;
@@ -406,7 +410,9 @@ function talk(on) {
 }
 
 $("mic").addEventListener("click", () => (live.stopMic ? stopMic() : micOn()));
-for (const r of document.querySelectorAll("input[name=mode]")) r.addEventListener("change", syncMode);
+for (const r of document.querySelectorAll("input[name=mode]")) {
+  r.addEventListener("change", () => { send({ type: "endpointing", mode: endpointing() }); syncMode(); });
+}
 $("talk").addEventListener("pointerdown", () => talk(true));
 $("talk").addEventListener("pointerup", () => talk(false));
 $("talk").addEventListener("pointerleave", () => talk(false));

@@ -22,7 +22,7 @@ from speech.asr.match import edit_distance
 from speech.eval.data import read_wav
 from speech.lm import normalize
 from tests.browser.conftest import ARTEFACTS
-from tests.helpers import reading_lesson
+from tests.helpers import reading_lesson, with_pause
 
 UTT = "001350285"  # the recording the server's spoken-turn tests also stream
 SLOW = 90_000  # ms: recognition and assessment on 2 busy cores
@@ -92,9 +92,16 @@ def test_a_spoken_turn_shows_transcript_reply_and_coloured_words(
     assert said.value.headers["content-type"] == "audio/wav"
 
 
-def test_push_to_talk_held_with_the_space_bar(open_page, microphone, reading, tenant_key):
+def test_push_to_talk_held_with_the_space_bar(open_page, microphone, reading, tenant_key,
+                                             tmp_path):
+    """The learner stops for 1.5 s mid-sentence while holding the key (hands-free
+    endpointing would cut there, after 0.9 s): the release still sends one turn."""
     wav, truth = microphone
-    page = open_page(f"/static/play.html?lesson={reading}", audio=wav, api_key=tenant_key)
+    pcm = read_wav(wav)
+    paused = tmp_path / "paused.wav"
+    sf.write(paused, np.concatenate([pcm[:8000], with_pause(pcm[8000:-48000], 1.5),
+                                     pcm[-48000:]]), 16000, subtype="PCM_16")
+    page = open_page(f"/static/play.html?lesson={reading}", audio=paused, api_key=tenant_key)
     expect(page.locator("#log li.bot").first).to_be_visible()
     page.get_by_label("Push to talk").check()
     page.get_by_role("button", name="Turn microphone on").click()
@@ -103,7 +110,7 @@ def test_push_to_talk_held_with_the_space_bar(open_page, microphone, reading, te
     talk.focus()
     page.keyboard.down(" ")
     expect(page.get_by_role("button", name="Release to send")).to_be_visible()
-    seconds = sf.info(wav).duration - 2.5  # the speech and its leading silence, not the tail
+    seconds = sf.info(paused).duration - 2.5  # the speech, leading silence, not the tail
     page.wait_for_timeout(seconds * 1000)
     page.keyboard.up(" ")  # released: the utterance ends now (audio_end), no silence needed
     spoken = page.locator("#log li.me.spoken").first
@@ -111,6 +118,7 @@ def test_push_to_talk_held_with_the_space_bar(open_page, microphone, reading, te
     heard = normalize(spoken.locator(".text").inner_text()).split()
     assert edit_distance(truth.split(), heard) / len(truth.split()) <= 0.2, (truth, heard)
     expect(page.locator("#log li.bot").last).to_have_text(re.compile("Well read"), timeout=SLOW)
+    expect(page.locator("#log li.me.spoken")).to_have_count(1)  # one turn, not two halves
 
 
 def test_typing_and_a_network_drop_resume_the_session(open_page, live):

@@ -17,7 +17,7 @@ import soxr
 from speech.asr.match import edit_distance
 from speech.eval.data import DataDir, read_wav
 from speech.lm import normalize
-from tests.helpers import SHARED_DATA, assert_error, new_tenant, reading_lesson
+from tests.helpers import SHARED_DATA, assert_error, new_tenant, reading_lesson, with_pause
 
 CORPUS = SHARED_DATA / "speechocean762-train-subset"
 pytestmark = pytest.mark.skipif(
@@ -145,6 +145,40 @@ def test_push_to_talk_and_bad_audio_keep_the_session(client, reading, corpus):
     ended = next(m for m in seen if m["type"] == "speech_ended")
     assert ended["forced"] and ended["id"] == "ptt"
     assert seen[-1]["id"] == "ptt" and seen[-1]["turn"]["outcome"] == "advanced"
+
+
+def test_push_to_talk_mode_keeps_a_long_pause_in_one_turn(client, reading, corpus):
+    """Holding the button, a learner stops for 1.5 s to find a word (the VAD mode's 0.9 s
+    trailing silence would cut the sentence there): still one utterance and one turn."""
+    utt = _utt(corpus, WS_UTT)
+    stream = with_pause(read_wav(utt.wav), 1.5)
+    stream = stream[: len(stream) // FRAME * FRAME]
+    session = _session(client, reading)
+    url = f"/v1/sessions/{session['id']}/stream?token={session['token']}&endpointing=ptt"
+    with client.websocket_connect(url) as ws:
+        assert ws.receive_json()["type"] == "session"
+        bad = ws.receive_json()  # an unknown mode is refused, the socket stays open
+        assert bad["type"] == "error" and bad["status"] == 400, bad
+        assert bad["error"]["code"] == "invalid_message" and "push_to_talk" in bad[
+            "error"]["message"]
+        ws.send_json({"type": "endpointing", "mode": "push_to_talk", "id": "m"})
+        assert ws.receive_json() == {"type": "endpointing", "id": "m", "mode": "push_to_talk"}
+        start = time.monotonic()
+        for i in range(0, len(stream), FRAME):  # twice real time: within the burst allowance
+            ws.send_bytes(stream[i:i + FRAME].tobytes())
+            time.sleep(max(0.0, start + (i + FRAME) / 32000 - time.monotonic()))
+        ws.send_json({"type": "audio_end", "id": "release"})
+        seen = []
+        while not seen or seen[-1]["type"] != "turn":
+            seen.append(ws.receive_json())
+            assert seen[-1]["type"] != "error", seen[-1]
+    kinds = [m["type"] for m in seen]
+    assert kinds.count("speech_started") == 1 and kinds.count("speech_ended") == 1
+    ended = next(m for m in seen if m["type"] == "speech_ended")
+    assert ended["forced"] and ended["id"] == "release"
+    transcript = next(m for m in seen if m["type"] == "transcript")
+    assert _wer(utt.text, transcript["text"]) <= 0.2, transcript  # both halves were heard
+    assert seen[-1]["turn"]["outcome"] == "advanced"
 
 
 def test_http_audio_turn_resamples_and_downmixes(client, reading, corpus):

@@ -287,3 +287,36 @@ def test_a_short_answer_on_push_to_talk_is_kept(silero, recordings) -> None:
     forced = ep.force_end()
     assert forced is not None and forced.forced and forced.audio_start + forced.audio.size \
         == pcm.size
+
+
+def test_push_to_talk_keeps_a_long_pause_inside_the_utterance(silero, pairs) -> None:
+    """The 1.5 s pause that splits every pair above (28/28) ends nothing while the
+    button is held; the release returns both sentences and the pause between them."""
+    rng = np.random.default_rng(15)
+    for a, b in pairs[:8]:
+        pcm, lo, hi = joined(a, b, 1.5, rng)
+        pcm = pcm[:hi + trimmed(b).size]  # released as the second sentence ends
+        ep = Endpointer(silero)
+        ep.push_to_talk = True
+        events = stream(ep, pcm, rng)
+        assert not ends(events) and len(starts(events)) == 1
+        forced = ep.force_end()
+        assert forced is not None and forced.audio_start < lo
+        assert forced.audio_start + forced.audio.size == pcm.size
+        assert ep.force_end() is None
+
+
+def test_a_release_ends_speech_skipped_as_too_long(silero, recordings) -> None:
+    """Push-to-talk sends no silence between presses, so the release must end the skipping."""
+    rng = np.random.default_rng(16)
+    ep = Endpointer(silero, EndpointConfig(max_utterance_s=1.0))
+    ep.push_to_talk = True
+    with pytest.raises(AudioTooLong):
+        for i in range(0, 3 * SR, 1600):
+            ep.push(trimmed(recordings[0])[i:i + 1600])
+    assert ep.force_end() is None  # nothing to recognise: it was refused as too long
+    rec = recordings[1]
+    short = rec.pcm[int((rec.start - 0.1) * SR):int((rec.start + 0.5) * SR)]
+    events = stream(ep, short, rng)  # the next press, straight after
+    assert [type(e) for e in events] == [SpeechStarted]
+    assert ep.force_end() is not None
