@@ -23,6 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from dialog.engine import ACTIVE
+from dialog.errors import SessionFinished
 from server.errors import ApiError
 from server.schemas import AssessmentOut, RecognitionOut, SpokenTurnOut
 from serving.base import ServingError
@@ -98,8 +100,14 @@ class SpeechService:
     # -- recognition and the turn ------------------------------------------------------
 
     async def expected(self, row: Any) -> list[str]:
-        """The current state's expected answers: what its language model is built from."""
+        """The current state's expected answers: what its language model is built from.
+
+        A finished session refuses the utterance here, before anything is recognised
+        (its turn would be refused anyway, after a decode with the slow general model).
+        """
         state = await self.play.live(row.id)
+        if state.status != ACTIVE:
+            raise SessionFinished(row.id)
         compiled = await self.lessons.compiled(state.lesson_id, state.version)
         self.prepare_lesson(compiled)
         return compiled.expected_sentences(state.state)

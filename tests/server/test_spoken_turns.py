@@ -181,6 +181,33 @@ def test_push_to_talk_mode_keeps_a_long_pause_in_one_turn(client, reading, corpu
     assert seen[-1]["turn"]["outcome"] == "advanced"
 
 
+def test_speech_in_a_finished_session_is_refused_unheard(client, reading, corpus):
+    """The goal reached, an utterance gets session_finished (409) without being
+    recognised: no partial, no transcript (it used to be decoded first)."""
+    utt = _utt(corpus, WS_UTT)
+    session = _session(client, reading)
+    done = client.post(f"/v1/sessions/{session['id']}/turns", json={"text": utt.text},
+                       headers=reading["headers"])
+    assert done.status_code == 200 and done.json()["outcome"] == "advanced", done.text
+    detail = client.get(f"/v1/sessions/{session['id']}", headers=reading["headers"])
+    assert detail.json()["status"] == "completed"
+    pcm = read_wav(utt.wav)
+    stream = np.concatenate([pcm, np.zeros(24000 + FRAME - len(pcm) % FRAME, np.int16)])
+    url = f"/v1/sessions/{session['id']}/stream?token={session['token']}"
+    with client.websocket_connect(url) as ws:
+        assert ws.receive_json()["type"] == "session"
+        start = time.monotonic()
+        for i in range(0, len(stream), FRAME):
+            ws.send_bytes(stream[i:i + FRAME].tobytes())
+            time.sleep(max(0.0, start + (i + FRAME) / 32000 - time.monotonic()))
+        seen = []
+        while not seen or seen[-1]["type"] != "error":
+            seen.append(ws.receive_json())
+    assert [m["type"] for m in seen] == ["speech_started", "speech_ended", "error"], seen
+    assert seen[-1]["status"] == 409 and seen[-1]["error"]["code"] == "session_finished"
+    assert seen[-1]["utterance"] == 1
+
+
 def test_http_audio_turn_resamples_and_downmixes(client, reading, corpus):
     utt = _utt(corpus, HTTP_UTT)
     pcm = read_wav(utt.wav).astype(np.float32) / 32768
