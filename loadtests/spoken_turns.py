@@ -8,7 +8,8 @@ lesson is published (which starts building its state models) and the streams
 start after ``--warmup-s``. The stream sends 100 ms frames of 16-bit PCM paced at real time, then
 ends the utterance the way the learner's client would:
 
-- ``--mode ptt`` (push-to-talk, default): an ``audio_end`` message right away;
+- ``--mode ptt`` (push-to-talk, default): the ``push_to_talk`` endpointing mode
+  (a pause inside a recording ends nothing) and an ``audio_end`` message right away;
 - ``--mode vad``: silence frames until the server's endpointer hears the end
   (its trailing-silence setting, 900 ms by default, is part of the latency).
 
@@ -72,6 +73,8 @@ async def one_stream(http: httpx.AsyncClient, base: str, headers: dict, lesson_i
     resp.raise_for_status()
     session = resp.json()
     url = f"{ws_url(base)}/v1/sessions/{session['id']}/stream?token={session['token']}"
+    if args.mode == "ptt":  # as the browser's push-to-talk: only audio_end ends a turn
+        url += "&endpointing=push_to_talk"
     async with connect(url, max_size=2**22, open_timeout=60) as ws:
         json.loads(await ws.recv())
         for utt in utts:
