@@ -103,7 +103,8 @@ class Endpointer:
     """Per-session endpointer over a shared ``VadEngine``; not thread-safe (one session).
 
     ``push_to_talk``: the VAD still finds where speech starts, but only
-    :meth:`force_end` (the button's release) or ``max_utterance_s`` ends it.
+    :meth:`force_end` (the button's release) or ``max_utterance_s`` ends it, and
+    that limit counts the pauses too.
     """
 
     def __init__(self, vad: VadEngine | VadStream, config: EndpointConfig | None = None) -> None:
@@ -226,13 +227,15 @@ class Endpointer:
         if prob >= self._off:
             self._voiced += chunk.size
             self._silence, self._last_voice = 0, self._offset
-            if self._last_voice - self._start > self._max_speech:
-                self._reset_utterance()
-                self._state = _SKIPPING
-                raise AudioTooLong(f"utterance longer than {self.config.max_utterance_s:g} s; "
-                                   "pause between sentences")
         else:
             self._silence += chunk.size
+        # pauses count too while the button is held: nothing else bounds the buffer
+        if (self._offset if self.push_to_talk else self._last_voice) - self._start \
+                > self._max_speech:
+            self._reset_utterance()
+            self._state = _SKIPPING
+            raise AudioTooLong(f"utterance longer than {self.config.max_utterance_s:g} s; "
+                               "pause between sentences")
         if state == _ONSET:
             if self._silence > self._max_gap:  # a click or a breath, not speech
                 self._reset_utterance()

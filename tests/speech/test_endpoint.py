@@ -320,3 +320,22 @@ def test_a_release_ends_speech_skipped_as_too_long(silero, recordings) -> None:
     events = stream(ep, short, rng)  # the next press, straight after
     assert [type(e) for e in events] == [SpeechStarted]
     assert ep.force_end() is not None
+
+
+def test_a_held_button_is_refused_once_past_the_limit_pauses_included(silero, recordings):
+    """Silence ends nothing on push-to-talk, so the limit must count it: one
+    AudioTooLong (not one per frame), and nothing left to send at the release."""
+    rng = np.random.default_rng(17)
+    ep = Endpointer(silero, EndpointConfig(max_utterance_s=2.0))
+    ep.push_to_talk = True
+    rec = recordings[1]
+    word = rec.pcm[int((rec.start - 0.1) * SR):int((rec.start + 0.5) * SR)]
+    pcm = np.concatenate([word, noise(4.0, rng)])  # 0.6 s of speech, then a long hold
+    raised = 0
+    for i in range(0, pcm.size, 1600):
+        try:
+            ep.push(pcm[i:i + 1600])
+        except AudioTooLong:
+            raised += 1
+    assert raised == 1 and not ep.in_speech
+    assert ep.force_end() is None
