@@ -108,10 +108,17 @@ def test_cross_validation_on_the_training_set(train_set):
 
 
 def test_retraining_with_the_same_seed_reproduces_the_artefact(model, train_set, held_out):
+    """Bit for bit on one machine; against the shipped artefact (trained elsewhere) the
+    same C and labels, and probabilities within 5e-4: the encoder's float kernels differ
+    by CPU (an AMD EPYC with AVX-512 moved them by up to 2.4e-4, Intel ones by < 1e-4),
+    while seed 2, which picks the same C, moves them by 1.5e-3."""
     retrained = train_emotion(*train_set, seed=0)
+    again = train_emotion(*train_set, seed=0)
     _, x, _ = held_out
+    np.testing.assert_array_equal(again.probabilities(x), retrained.probabilities(x))
+    assert retrained.metadata["C"] == model.metadata["C"]
     assert retrained.predict_labels(x) == model.predict_labels(x)
-    np.testing.assert_allclose(retrained.probabilities(x), model.probabilities(x), atol=1e-4)
+    np.testing.assert_allclose(retrained.probabilities(x), model.probabilities(x), atol=5e-4)
 
 
 def test_predict_sorts_probabilities_best_first(model, held_out):
