@@ -54,6 +54,14 @@ def _session(client, reading) -> dict:
     return resp.json()
 
 
+def _send_paced(ws, pcm: np.ndarray, speed: float = 1.0) -> None:
+    """Whole 100 ms frames of ``pcm``, paced at ``speed`` times real time (a microphone is 1)."""
+    start = time.monotonic()
+    for i in range(0, len(pcm) // FRAME * FRAME, FRAME):
+        ws.send_bytes(pcm[i:i + FRAME].tobytes())
+        time.sleep(max(0.0, start + (i + FRAME) / (16000 * speed) - time.monotonic()))
+
+
 def _wer(ref: str, hyp: str) -> float:
     words = normalize(ref).split()
     return edit_distance(words, normalize(hyp).split()) / len(words)
@@ -71,10 +79,7 @@ def test_streamed_recording_gives_partials_transcript_next_line_and_audio(
         assert ws.receive_json()["type"] == "session"
         ws.send_json({"type": "voice", "voice": "en-gb", "id": "v"})
         assert ws.receive_json() == {"type": "voice", "id": "v", "voice": "en-gb"}
-        start = time.monotonic()
-        for i in range(0, len(stream), FRAME):  # paced at real time, as a microphone is
-            ws.send_bytes(stream[i:i + FRAME].tobytes())
-            time.sleep(max(0.0, start + (i + FRAME) / 16000 - time.monotonic()))
+        _send_paced(ws, stream)
         seen: list[dict] = []
         while not seen or seen[-1]["type"] != "audio":
             seen.append(ws.receive_json())
@@ -152,7 +157,6 @@ def test_push_to_talk_mode_keeps_a_long_pause_in_one_turn(client, reading, corpu
     trailing silence would cut the sentence there): still one utterance and one turn."""
     utt = _utt(corpus, WS_UTT)
     stream = with_pause(read_wav(utt.wav), 1.5)
-    stream = stream[: len(stream) // FRAME * FRAME]
     session = _session(client, reading)
     url = f"/v1/sessions/{session['id']}/stream?token={session['token']}&endpointing=ptt"
     with client.websocket_connect(url) as ws:
@@ -163,10 +167,7 @@ def test_push_to_talk_mode_keeps_a_long_pause_in_one_turn(client, reading, corpu
             "error"]["message"]
         ws.send_json({"type": "endpointing", "mode": "push_to_talk", "id": "m"})
         assert ws.receive_json() == {"type": "endpointing", "id": "m", "mode": "push_to_talk"}
-        start = time.monotonic()
-        for i in range(0, len(stream), FRAME):  # twice real time: within the burst allowance
-            ws.send_bytes(stream[i:i + FRAME].tobytes())
-            time.sleep(max(0.0, start + (i + FRAME) / 32000 - time.monotonic()))
+        _send_paced(ws, stream, speed=2)  # twice real time: within the burst allowance
         ws.send_json({"type": "audio_end", "id": "release"})
         seen = []
         while not seen or seen[-1]["type"] != "turn":
@@ -196,10 +197,7 @@ def test_speech_in_a_finished_session_is_refused_unheard(client, reading, corpus
     url = f"/v1/sessions/{session['id']}/stream?token={session['token']}"
     with client.websocket_connect(url) as ws:
         assert ws.receive_json()["type"] == "session"
-        start = time.monotonic()
-        for i in range(0, len(stream), FRAME):
-            ws.send_bytes(stream[i:i + FRAME].tobytes())
-            time.sleep(max(0.0, start + (i + FRAME) / 32000 - time.monotonic()))
+        _send_paced(ws, stream, speed=2)
         seen = []
         while not seen or seen[-1]["type"] != "error":
             seen.append(ws.receive_json())
