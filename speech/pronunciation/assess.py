@@ -1,8 +1,11 @@
 """From phone probabilities to the assessment: labels, word and utterance scores, miscues, fluency.
 
-- **accuracy**: mean phone score of the words that were said; a word's accuracy
-  is the mean of its phones' scores and its worst phone's, so one wrong sound
-  shows in the word (better word-level AUC than the mean alone, README);
+- **accuracy**: mean phone score over the words that were said (it ranks the
+  true text above another sentence more often than any mean of word scores
+  tried, README); a word's accuracy is the probability that none of its phones
+  is wrong (:func:`word_accuracy`), so one wrong sound shows in the word (better
+  word-level AUC than the mean, the mean with the worst phone, or the worst
+  phone alone: README);
 - **completeness**: share of reference words the recognition heard as such (an
   omitted word, or another word in its place, is not complete; without a
   recognition every aligned word counts);
@@ -35,7 +38,7 @@ from speech.pronunciation.base import (
 from speech.pronunciation.confusions import SUBSTITUTIONS
 from speech.pronunciation.tips import minimal_pair, tip
 
-__all__ = ["assemble", "fluency", "miscues", "unaligned", "word_edit_alignment"]
+__all__ = ["assemble", "fluency", "miscues", "unaligned", "word_accuracy", "word_edit_alignment"]
 
 PAUSE_S = 0.3
 FILLERS = frozenset({"uh", "um", "er", "ah", "erm", "hmm", "mm", "eh"})
@@ -116,6 +119,19 @@ def _completeness(words: int, found: Sequence[Miscue]) -> float:
     return round(100.0 * (words - len(missing)) / max(1, words), 1)
 
 
+def word_accuracy(scores: np.ndarray) -> float:
+    """100 × P(no phone of the word is wrong) from its phone scores (0–100).
+
+    A scorer's ``P(right)`` is class-balanced, so ``(1 - p) / p`` is each phone's
+    likelihood ratio of "changed" against "as asked"; with one wrong phone equally
+    likely anywhere in the word, the word's ratio is their mean. Unlike the worst
+    phone alone, a long word is not marked down for having more chances of one
+    low-scoring phone.
+    """
+    p = np.clip(np.asarray(scores, dtype=np.float64) / 100.0, 1e-3, 1.0 - 1e-3)
+    return float(100.0 / (1.0 + ((1.0 - p) / p).mean()))
+
+
 def assemble(alignment: Alignment, probs: np.ndarray, reference: str,
              recognized: str | None, scorer: str) -> Assessment:
     """The assessment of one utterance from a scorer's alignment and ``P(right)`` per phone."""
@@ -133,8 +149,7 @@ def assemble(alignment: Alignment, probs: np.ndarray, reference: str,
                                      label, tip(ph.phone),
                                      minimal_pair(ph.phone, heard) if label == "wrong" else None))
             k += 1
-        vals = [p.score for p in phones]
-        acc = round(0.5 * float(np.mean(vals)) + 0.5 * min(vals), 1) if vals else 0.0
+        acc = round(word_accuracy(scores[k - len(phones):k]), 1) if phones else 0.0
         words.append(WordScore(w.word, w.start / FRAME_RATE, w.end / FRAME_RATE, acc,
                                label_for(acc), tuple(phones)))
     found = miscues(ref, recognized, [w.label == "wrong" for w in words])
@@ -142,7 +157,7 @@ def assemble(alignment: Alignment, probs: np.ndarray, reference: str,
     words = [WordScore(w.word, w.start, w.end, 0.0, "omitted", w.phones) if i in omitted else w
              for i, w in enumerate(words)]
     said = [w for w in words if w.label != "omitted"]
-    accuracy = round(float(np.mean([w.accuracy for w in said])), 1) if said else 0.0
+    accuracy = round(float(np.mean([p.score for w in said for p in w.phones])), 1) if said else 0.0
     completeness = _completeness(len(words), found)
     flu, detail = fluency(alignment, recognized)
     overall = round(0.6 * accuracy + 0.2 * flu + 0.2 * completeness, 1)
