@@ -1,6 +1,6 @@
 """CPU cost of pronunciation assessment on one core, per 5 s of speech.
 
-    python -m loadtests.pronunciation_speed --data DIR [--limit 60] [--scorer learned]
+    python -m loadtests.pronunciation_speed --data DIR [--limit 60] [--scorer auto]
 
 For each of ``--limit`` seeded recordings of DIR (a Kaldi-style folder), in one
 process with one thread (``OMP_NUM_THREADS=1``, ``torch.set_num_threads(1)``),
@@ -28,7 +28,7 @@ import torch  # noqa: E402
 from loadtests.harness import percentile, report  # noqa: E402
 from speech.asr import create_recognizer  # noqa: E402
 from speech.eval.data import DataDir, read_wav  # noqa: E402
-from speech.pronunciation.assessor import Assessor, create_scorer  # noqa: E402
+from speech.pronunciation.assessor import SCORERS, Assessor, create_scorer  # noqa: E402
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     parser.add_argument("--data", required=True)
     parser.add_argument("--limit", type=int, default=60)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--scorer", default="learned")
+    parser.add_argument("--scorer", default="auto", choices=SCORERS)
     args = parser.parse_args()
     torch.set_num_threads(1)
     data = DataDir.load(args.data)

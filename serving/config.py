@@ -78,8 +78,8 @@ class FamilySettings(_Strict):
                                    "small calls of this web process into one handle call")
     client_batch_wait_s: float = Field(0.002, ge=0)
     engine: str | None = Field(None, description="which implementation (asr: pocketsphinx, "
-                               "whisper, ctc; pronunciation: learned, gop); None: the "
-                               "family's default")
+                               "whisper, ctc; pronunciation: auto, whisper, learned, gop); "
+                               "None: the family's default")
     engine_options: dict[str, Any] = Field(default_factory=dict, description="engine kwargs")
     autoscaling: AutoscalingSettings = Field(default_factory=AutoscalingSettings)
 

@@ -79,7 +79,7 @@ class LocalModels(ModelClient):
         self._streams: OrderedDict[str, LiveStream] = OrderedDict()  # live utterances, LRU
         pron = self.config.family(PRON)
         self._pron_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="models-pron")
-        self._pron = PronunciationModel(pron.engine or "learned", pron.engine_options)
+        self._pron = PronunciationModel(pron.engine or "auto", pron.engine_options)
         self._embedder = EmbeddingModel(device=device, threads=emb.threads)
         self._classifier = TextClassifierModel(root, encoder=self._embedder.encoder)
         self._images = ImageClassifierModel(root, device=device, threads=img.threads)

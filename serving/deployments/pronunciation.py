@@ -28,7 +28,7 @@ class PronunciationDeployment(ReplicaBase):
         # the assessment arrives after the reply anyway: on a busy CPU the recognisers,
         # whose results the learner is waiting for, go first
         os.nice(_NICE)
-        self._model = PronunciationModel(self.settings.engine or "learned",
+        self._model = PronunciationModel(self.settings.engine or "auto",
                                          self.settings.engine_options).load()
 
     async def assess(self, pcm: bytes, reference: str,

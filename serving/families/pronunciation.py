@@ -27,7 +27,7 @@ _MAX_SECONDS = 30.0
 class PronunciationModel:
     family = "pronunciation"
 
-    def __init__(self, method: str = "learned", options: dict[str, Any] | None = None,
+    def __init__(self, method: str = "auto", options: dict[str, Any] | None = None,
                  max_seconds: float = _MAX_SECONDS) -> None:
         self.method = method
         self.options = dict(options or {})

@@ -24,6 +24,7 @@ from speech.asr import create_recognizer  # noqa: E402
 from speech.asr.match import DEFAULT_THRESHOLD  # noqa: E402
 from speech.eval.data import DataDir  # noqa: E402
 from speech.eval.wer import evaluate, select  # noqa: E402
+from speech.pronunciation.assessor import SCORERS  # noqa: E402
 
 
 def _value(text: str) -> object:
@@ -62,7 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     pron.add_argument("--limit", type=int, default=None, help="evaluate a seeded sample of N")
     pron.add_argument("--seed", type=int, default=0)
     pron.add_argument("--split", choices=("all", "tune", "test"), default="all")
-    pron.add_argument("--scorer", default="learned", help="learned (default) or gop")
+    pron.add_argument("--scorer", default="auto", choices=SCORERS,
+                      help="auto (default: whisper when it loads, else learned), whisper, "
+                      "learned or gop")
     pron.add_argument("--scorer-opt", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args(argv)
     if args.command == "pronunciation":

@@ -36,12 +36,19 @@ def fbank(pcm: np.ndarray) -> torch.Tensor:
 
 
 class PhoneNet(nn.Module):
-    """Stacked-context MLP: (frames, 40) features → (frames, len(LABELS)) log posteriors."""
+    """Stacked-context MLP: (frames, inputs) features → (frames, len(LABELS)) log posteriors.
 
-    def __init__(self, context: int = 5, hidden: int = 256, dropout: float = 0.3) -> None:
+    ``inputs``: 40 filterbanks (the ``fbank`` front end) or 512 Whisper encoder
+    states (:mod:`speech.pronunciation.whisper_frames`, which carry their own
+    context, so ``context=0`` there).
+    """
+
+    def __init__(self, context: int = 5, hidden: int = 256, dropout: float = 0.3,
+                 inputs: int = N_MELS) -> None:
         super().__init__()
         self.context = context
-        width = N_MELS * (2 * context + 1)
+        self.inputs = inputs
+        width = inputs * (2 * context + 1)
         self.net = nn.Sequential(
             nn.Dropout(dropout / 3),
             nn.Linear(width, hidden), nn.ReLU(), nn.Dropout(dropout),
@@ -52,6 +59,8 @@ class PhoneNet(nn.Module):
     def stack(self, feats: torch.Tensor) -> torch.Tensor:
         """Each frame with its ±context neighbours (edges repeated)."""
         c = self.context
+        if c == 0:
+            return feats
         padded = torch.cat([feats[:1].expand(c, -1), feats, feats[-1:].expand(c, -1)])
         return padded.unfold(0, 2 * c + 1, 1).transpose(1, 2).reshape(len(feats), -1)
 

@@ -10,6 +10,7 @@ it, the open path transcribes anything else — so omissions and insertions show
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import numpy as np
@@ -21,22 +22,47 @@ from speech.lm.lexicon import Lexicon, default_lexicon
 from speech.pronunciation.assess import assemble, unaligned
 from speech.pronunciation.base import Assessment, Scorer
 
-__all__ = ["MAX_REFERENCE_WORDS", "Assessor", "create_scorer", "reference_words"]
+__all__ = ["MAX_REFERENCE_WORDS", "SCORERS", "Assessor", "create_scorer", "reference_words"]
+
+log = logging.getLogger(__name__)
 
 MAX_REFERENCE_WORDS = 60
 
 
-def create_scorer(method: str = "learned", **options: Any) -> Scorer:
-    """``"learned"`` (default; ``artefact=PATH``) or ``"gop"`` (pocketsphinx scores alone)."""
-    if method == "learned":
-        from speech.pronunciation.learned import LearnedScorer
+SCORERS = ("auto", "whisper", "learned", "gop")
 
+
+def create_scorer(method: str = "auto", **options: Any) -> Scorer:
+    """A scorer by name (README, Pronunciation):
+
+    - ``"whisper"``: the learned scorer on Whisper-base encoder states (the most
+      accurate; needs the ``whisper`` extra and its verified weights);
+    - ``"learned"``: the learned scorer on filterbanks (torch alone; ``artefact=PATH``);
+    - ``"gop"``: pocketsphinx's scores alone, the baseline;
+    - ``"auto"`` (default): ``whisper`` when it loads, else ``learned``, so a machine
+      without the extra still scores.
+    """
+    if method == "auto":
+        from speech.errors import SpeechUnavailable
+
+        try:
+            return create_scorer("whisper", **options)
+        except SpeechUnavailable as exc:
+            log.warning("pronunciation: the whisper scorer is unavailable (%s); "
+                        "using the filterbank scorer", exc)
+            return create_scorer("learned", **{k: v for k, v in options.items()
+                                              if k in ("artefact", "aligner")})
+    if method in ("learned", "whisper"):
+        from speech.pronunciation.learned import WHISPER_ARTEFACT, LearnedScorer
+
+        if method == "whisper":
+            options = {"artefact": WHISPER_ARTEFACT, **options}
         return LearnedScorer(**options)
     if method == "gop":
         from speech.pronunciation.gop import GopScorer
 
         return GopScorer(**options)
-    raise BadReference(f"unknown pronunciation scorer {method!r} (known: learned, gop)")
+    raise BadReference(f"unknown pronunciation scorer {method!r} (known: {', '.join(SCORERS)})")
 
 
 def reference_words(reference: str, lexicon: Lexicon | None = None

@@ -1,14 +1,17 @@
-"""The default scorer: pocketsphinx boundaries, :class:`PhoneNet` posteriors, :class:`PhoneJudge`.
+"""The learned scorers: pocketsphinx boundaries, :class:`PhoneNet` posteriors, :class:`PhoneJudge`.
 
-The artefact ``models/scorer-v1.pt`` ships in the package (float16, ~0.4 MB);
-``python -m speech.pronunciation.train`` rebuilds it from the shared
-speechocean762 subset (CC BY 4.0; README, Pronunciation). Alignment skips the
-every-senone scoring (``score_all=False``) because the scores come from PhoneNet.
+Two artefacts ship in the package (float16, ~0.4 MB each), one per front end:
+``models/scorer-whisper-v1.pt`` reads Whisper-base encoder states
+(:mod:`speech.pronunciation.whisper_frames`; needs the ``whisper`` extra),
+``models/scorer-v1.pt`` reads filterbanks and needs nothing beyond torch.
+``python -m speech.pronunciation.train [--frontend whisper]`` rebuilds either from
+the shared speechocean762 subset (CC BY 4.0; README, Pronunciation). Alignment
+skips the every-senone scoring (``score_all=False``): the scores come from PhoneNet.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +23,32 @@ from speech.errors import SpeechUnavailable
 from speech.pronunciation.acoustic import LABELS, PhoneJudge, PhoneNet, fbank
 from speech.pronunciation.align import Aligner, Alignment
 from speech.pronunciation.base import Scorer
-from speech.pronunciation.features import N_FEATURES, phone_features
+from speech.pronunciation.features import (
+    N_FEATURES,
+    N_WORD_FEATURES,
+    phone_features,
+    word_facts,
+)
 
-__all__ = ["DEFAULT_ARTEFACT", "LearnedScorer", "load_artefact"]
+__all__ = ["DEFAULT_ARTEFACT", "FRONTENDS", "WHISPER_ARTEFACT", "LearnedScorer", "frontend",
+           "load_artefact"]
 
 DEFAULT_ARTEFACT = Path(__file__).with_name("models") / "scorer-v1.pt"
+WHISPER_ARTEFACT = Path(__file__).with_name("models") / "scorer-whisper-v1.pt"
+FRONTENDS = ("fbank", "whisper")
+Frontend = Callable[[np.ndarray], torch.Tensor]
+
+
+def frontend(kind: str, **options: Any) -> Frontend:
+    """int16 PCM → (frames, inputs) features: ``fbank`` or ``whisper`` (``model``, ``device``,
+    ``threads`` as in :class:`~speech.pronunciation.whisper_frames.WhisperFrames`)."""
+    if kind == "fbank":
+        return fbank
+    if kind == "whisper":
+        from speech.pronunciation.whisper_frames import WhisperFrames
+
+        return WhisperFrames(**options).frames
+    raise SpeechUnavailable(f"unknown scorer front end {kind!r} (known: {', '.join(FRONTENDS)})")
 
 
 def load_artefact(path: str | Path) -> dict[str, Any]:
@@ -34,19 +58,29 @@ def load_artefact(path: str | Path) -> dict[str, Any]:
         raise SpeechUnavailable(f"cannot load the pronunciation scorer {path}: {exc}") from exc
     if art.get("version") != 1 or tuple(art.get("labels", ())) != LABELS:
         raise SpeechUnavailable(f"{path} is not a version-1 scorer for this phone set")
+    if art.get("frontend", "fbank") not in FRONTENDS:
+        raise SpeechUnavailable(f"{path} needs the unknown front end {art['frontend']!r}")
     return art
 
 
 class LearnedScorer(Scorer):
-    name = "learned-v1"
+    """``frontend_options`` go to the artefact's front end (the Whisper model folder,
+    device and threads for ``whisper``)."""
 
-    def __init__(self, artefact: str | Path | None = None, aligner: Aligner | None = None) -> None:
+    def __init__(self, artefact: str | Path | None = None, aligner: Aligner | None = None,
+                 **frontend_options: Any) -> None:
         art = load_artefact(artefact or DEFAULT_ARTEFACT)
+        self.frontend: str = art.get("frontend", "fbank")
+        self.name = "learned-v1" if self.frontend == "fbank" else f"learned-{self.frontend}-v1"
+        self.features = frontend(self.frontend, **frontend_options)
         self.trained_on: dict[str, Any] = art["trained_on"]
         self.net = PhoneNet(**art["phonenet_config"])
         self.net.load_state_dict({k: v.float() for k, v in art["phonenet"].items()})
         self.net.eval()
-        self.judge = PhoneJudge(N_FEATURES)
+        self.word_features = bool(art.get("word_features", False))
+        if self.word_features:
+            word_facts("the")  # load the frequency ranks now (~0.5 s), not in the first turn
+        self.judge = PhoneJudge(N_FEATURES + (N_WORD_FEATURES if self.word_features else 0))
         self.judge.load_state_dict({k: v.float() for k, v in art["judge"].items()})
         self.judge.eval()
         self.aligner = aligner or Aligner(score_all=False)
@@ -54,12 +88,13 @@ class LearnedScorer(Scorer):
     def posteriors(self, pcm: np.ndarray) -> np.ndarray:
         """(frames, labels) log posteriors."""
         with torch.inference_mode():
-            return self.net(fbank(as_pcm16(pcm))).numpy()
+            return self.net(self.features(as_pcm16(pcm))).numpy()
 
     def probabilities(self, alignment: Alignment, logp: np.ndarray) -> np.ndarray:
         """``P(right)`` per phone (class-balanced: 0.5 where right and wrong are as likely)."""
+        x = torch.from_numpy(phone_features(alignment, logp, self.word_features))
         with torch.inference_mode():
-            wrong = torch.sigmoid(self.judge(torch.from_numpy(phone_features(alignment, logp))))
+            wrong = torch.sigmoid(self.judge(x))
         return 1.0 - wrong.numpy().astype(np.float64)
 
     def score_phones(

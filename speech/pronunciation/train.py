@@ -1,4 +1,8 @@
-"""Train the learned scorer: ``python -m speech.pronunciation.train --data DIR --out FILE``.
+"""Train a learned scorer: ``python -m speech.pronunciation.train --data DIR --out FILE``.
+
+``--frontend fbank`` (filterbanks, ``models/scorer-v1.pt``) or ``whisper``
+(Whisper-base encoder states, ``models/scorer-whisper-v1.pt``; PhoneNet without
+stacked context, since the encoder states carry their own).
 
 1. Align every utterance of the training speakers (the ``tune`` half, even-indexed
    speakers, so the ``test`` half stays unseen) to its true text with pocketsphinx
@@ -29,12 +33,12 @@ import torch
 from speech.errors import SpeechError
 from speech.eval.data import DataDir, read_wav
 from speech.eval.wer import select
-from speech.pronunciation.acoustic import LABELS, PhoneJudge, PhoneNet, fbank
+from speech.pronunciation.acoustic import LABELS, PhoneJudge, PhoneNet
 from speech.pronunciation.align import Aligner, Alignment
 from speech.pronunciation.assessor import reference_words
 from speech.pronunciation.confusions import Corruption, corrupt
-from speech.pronunciation.features import N_FEATURES, phone_features
-from speech.pronunciation.learned import LearnedScorer
+from speech.pronunciation.features import N_FEATURES, N_WORD_FEATURES, phone_features
+from speech.pronunciation.learned import FRONTENDS, Frontend, LearnedScorer, frontend
 
 __all__ = ["main"]
 
@@ -53,22 +57,24 @@ def _log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def _speed(pcm: np.ndarray, labels: np.ndarray, factor: float) -> tuple[torch.Tensor, np.ndarray]:
+def _speed(pcm: np.ndarray, labels: np.ndarray, factor: float, features: Frontend
+           ) -> tuple[torch.Tensor, np.ndarray]:
     """Speed perturbation (resampling, pitch and tempo together) with labels stretched to match."""
     import soxr
 
     audio = soxr.resample(pcm.astype(np.float32), 16000 * factor, 16000)
-    feats = fbank(np.clip(audio, -32768, 32767).astype(np.int16))
+    feats = features(np.clip(audio, -32768, 32767).astype(np.int16))
     idx = np.minimum((np.arange(len(feats)) * factor).astype(int), len(labels) - 1)
     return feats, labels[idx]
 
 
 def train_phonenet(utts: list[tuple[np.ndarray, torch.Tensor, np.ndarray]], epochs: int,
-                   seed: int, hidden: int = 256) -> PhoneNet:
+                   seed: int, features: Frontend, hidden: int = 256, context: int = 5
+                   ) -> PhoneNet:
     """Train on 90 % of the utterances with speed perturbation (0.9, 1.1) and feature noise;
     keep the epoch with the best frame accuracy on the other 10 %."""
     torch.manual_seed(seed)
-    net = PhoneNet(hidden=hidden)
+    net = PhoneNet(context=context, hidden=hidden, inputs=utts[0][1].shape[1])
     held = set(range(0, len(utts), 10))
     xs, ys, vx, vy = [], [], [], []
     for i, (pcm, feats, labels) in enumerate(utts):
@@ -76,7 +82,7 @@ def train_phonenet(utts: list[tuple[np.ndarray, torch.Tensor, np.ndarray]], epoc
             vx.append(net.stack(feats))
             vy.append(torch.from_numpy(labels))
             continue
-        for f, lab in [(feats, labels), *(_speed(pcm, labels, k) for k in (0.9, 1.1))]:
+        for f, lab in [(feats, labels), *(_speed(pcm, labels, k, features) for k in (0.9, 1.1))]:
             xs.append(net.stack(f))
             ys.append(torch.from_numpy(lab))
     x, y, x_val, y_val = torch.cat(xs), torch.cat(ys), torch.cat(vx), torch.cat(vy)
@@ -136,7 +142,8 @@ def fit_judge(x: np.ndarray, y: np.ndarray, seed: int, epochs: int = 60) -> Phon
 
 
 def judge_examples(net: PhoneNet, kept: list, aligner: Aligner, corruptions: int,
-                   others: int, seed: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+                   others: int, seed: int, word_features: bool = False
+                   ) -> tuple[list[np.ndarray], list[np.ndarray]]:
     """Per-phone features and labels: ``corruptions`` corrupted references per utterance
     (changed phones wrong), plus ``others`` other utterances' sentences (every phone
     wrong). With one other sentence the true-vs-other ranking rose 0.981 → 0.987 but
@@ -155,7 +162,7 @@ def judge_examples(net: PhoneNet, kept: list, aligner: Aligner, corruptions: int
                     al = aligner.align(pcm, words)
                 except SpeechError:
                     continue
-                xs.append(phone_features(al, logp))
+                xs.append(phone_features(al, logp, word_features))
                 if isinstance(ref, Corruption):
                     ys.append(np.concatenate([[int(i in ch) for i in range(len(w.phones))]
                                               for w, ch in zip(al.words, ref.changed,
@@ -173,6 +180,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corruptions", type=int, default=3, help="corrupted copies per utterance")
     ap.add_argument("--other-sentences", type=int, default=0,
                     help="other sentences per utterance as all-wrong judge examples")
+    ap.add_argument("--frontend", choices=FRONTENDS, default="fbank")
+    ap.add_argument("--word-features", action=argparse.BooleanOptionalAction, default=None,
+                    help="give the judge the reference word's frequency rank and pronunciation "
+                    "count (default: on for the whisper front end)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--phonenet-from", default=None, metavar="ARTEFACT",
@@ -182,6 +193,12 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(max(1, torch.get_num_threads()))
     data = DataDir.load(args.data)
     utts = select(data, "tune")
+    reused = LearnedScorer(args.phonenet_from) if args.phonenet_from else None
+    if reused is not None:
+        args.frontend, features = reused.frontend, reused.features
+    else:
+        features = frontend(args.frontend, **({"threads": torch.get_num_threads()}
+                                              if args.frontend == "whisper" else {}))
     aligner = Aligner(score_all=False)
     t0 = time.time()
     kept = []
@@ -192,27 +209,33 @@ def main(argv: list[str] | None = None) -> int:
         except SpeechError as exc:  # a failed alignment only loses one utterance
             _log(f"skip {utt.id}: {exc}")
             continue
-        f = fbank(pcm)
+        f = features(pcm)
         kept.append((utt, pcm, f, frame_labels(al, len(f))))
         if n % 50 == 0:
             _log(f"[{n}/{len(utts)}] aligned, {time.time() - t0:.0f}s")
-    if args.phonenet_from:
-        net = LearnedScorer(args.phonenet_from).net
+    if reused is not None:
+        net = reused.net
         args.hidden = net.net[1].out_features
     else:
         net = train_phonenet([(pcm, f, lab) for _, pcm, f, lab in kept], args.epochs,
-                             args.seed, args.hidden)
+                             args.seed, features, args.hidden,
+                             context=0 if args.frontend == "whisper" else 5)
+    if args.word_features is None:
+        args.word_features = args.frontend == "whisper"
     xs, ys = judge_examples(net, kept, aligner, args.corruptions, args.other_sentences,
-                            args.seed)
+                            args.seed, args.word_features)
     x, y = np.concatenate(xs), np.concatenate(ys)
-    assert x.shape[1] == N_FEATURES
+    assert x.shape[1] == N_FEATURES + (N_WORD_FEATURES if args.word_features else 0)
     _log(f"judge on {len(y)} phones ({int(y.sum())} changed)")
     judge = fit_judge(x, y, args.seed)
     artefact = {
         "version": 1,
         "labels": LABELS,
+        "frontend": args.frontend,
+        "word_features": args.word_features,
         "phonenet": {k: v.half() for k, v in net.state_dict().items()},
-        "phonenet_config": {"context": net.context, "hidden": args.hidden},
+        "phonenet_config": {"context": net.context, "hidden": args.hidden,
+                            "inputs": net.inputs},
         "judge": {k: v.half() for k, v in judge.state_dict().items()},
         "trained_on": {"data": Path(args.data).resolve().name, "seed": args.seed,
                        "speakers": sorted({u.speaker for u, *_ in kept}),
