@@ -2,8 +2,9 @@
 
 The caller passes what was recognised (the WebSocket turn has it; the REST route
 asks the ``asr`` family first with the reference as the state's one sentence),
-so this family holds only the scorer: PhoneNet posteriors and a pocketsphinx
-aligner, ~0.15 s of CPU for 5 s of speech. Results are the plain dict of
+so this family holds only the scorer: a pocketsphinx aligner and PhoneNet
+posteriors on Whisper encoder states (the ``auto`` default), ~0.24 s of CPU for
+5 s of speech (~0.16 s with the filterbank fallback). Results are the plain dict of
 :meth:`speech.pronunciation.base.Assessment.to_dict`.
 """
 

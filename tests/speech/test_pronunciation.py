@@ -87,7 +87,7 @@ def test_corrupted_phones_score_lower_over_many_recordings(corpus, learned):
     changed = np.array([p for y, p in zip(ys, ps, strict=True) if y])
     kept = np.array([p for y, p in zip(ys, ps, strict=True) if not y])
     assert np.median(changed) < np.median(kept) - 0.2
-    # the plain pocketsphinx GOP separates too, but less: why "learned" is the default
+    # the plain pocketsphinx GOP separates too, but less: why it is only the baseline
     gop_y, gop_p = _controlled(create_scorer("gop"), corpus, 40, seed=7)
     assert gop_y == ys and 0.6 < auc(gop_y, [-p for p in gop_p]) < learned_auc
 
