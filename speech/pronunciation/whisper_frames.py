@@ -7,7 +7,7 @@ the speech frames of unseen speakers right against 31 % for PhoneNet on
 filterbanks (README, Pronunciation). The encoder runs through CTranslate2
 (the ``whisper`` extra, the weights pinned by :mod:`speech.asr.whisper_weights`)
 on the *unpadded* log-mel input — Whisper pads to 30 s, but its encoder accepts
-any even number of frames, which makes 5 s of speech cost ~0.12 s on one core
+any even number of frames, which makes 5 s of speech cost ~0.09 s of CPU
 instead of ~1.6 s. Encoder states come every 20 ms; each is repeated onto the
 10 ms grid of the alignment.
 """
