@@ -69,7 +69,8 @@ from speech.asr.match import edit_distance
 from speech.errors import SpeechUnavailable
 from speech.lm.base import StateLM, normalize
 
-__all__ = ["WhisperRecognizer", "repaired_tokenizer", "resolve_model_dir"]
+__all__ = ["WhisperRecognizer", "device_and_compute_type", "faster_whisper_module",
+           "repaired_tokenizer", "resolve_model_dir"]
 
 EXTRA_HINT = 'pip install "parley[whisper]"'
 _REQUIRED = ("model.bin", "config.json", "tokenizer.json")  # without tokenizer.json it downloads
@@ -78,7 +79,8 @@ _PROMPT_TOKENS = 228  # the longest prompt faster-whisper builds (223 context + 
 _WINDOW_S = 30.0  # Whisper's input window
 
 
-def _faster_whisper() -> Any:
+def faster_whisper_module() -> Any:
+    """``faster_whisper``, or :class:`SpeechUnavailable` naming the extra to install."""
     try:
         import faster_whisper
     except ImportError as exc:
@@ -86,6 +88,18 @@ def _faster_whisper() -> Any:
             f"the whisper engine needs faster-whisper ({EXTRA_HINT})"
         ) from exc
     return faster_whisper
+
+
+def device_and_compute_type(device: str = "auto", compute_type: str = "auto"
+                            ) -> tuple[str, str]:
+    """"auto" picks CUDA float16 when CTranslate2 sees a GPU, else CPU int8."""
+    if device == "auto":
+        import ctranslate2
+
+        device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
+    if compute_type == "auto":
+        compute_type = "float16" if device == "cuda" else "int8"
+    return device, compute_type
 
 
 def _check_dir(path: Path, origin: str) -> Path:
@@ -286,14 +300,9 @@ class WhisperRecognizer(Recognizer):
     ) -> None:
         if steer not in ("prompt", "hotwords", "none"):
             raise ValueError(f"steer must be 'prompt', 'hotwords' or 'none', not {steer!r}")
-        fw = _faster_whisper()
+        fw = faster_whisper_module()
         self.model_dir = resolve_model_dir(model, cache_dir)
-        if device == "auto":
-            import ctranslate2
-
-            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        if compute_type == "auto":
-            compute_type = "float16" if device == "cuda" else "int8"
+        device, compute_type = device_and_compute_type(device, compute_type)
         self.device, self.compute_type = device, compute_type
         self.steer = steer
         self.beam_size = beam_size
@@ -448,7 +457,7 @@ class WhisperRecognizer(Recognizer):
         state (the prompt is per batch in faster-whisper) are concatenated and cut
         back apart with ``clip_timestamps``, ``batch_size`` windows per model call.
         """
-        fw = _faster_whisper()
+        fw = faster_whisper_module()
         audios = [as_pcm16(p) for p in pcms]
         per = list(lms) if isinstance(lms, (list, tuple)) else [lms] * len(audios)
         if len(per) != len(audios):

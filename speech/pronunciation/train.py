@@ -182,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="other sentences per utterance as all-wrong judge examples")
     ap.add_argument("--frontend", choices=FRONTENDS, default="fbank")
     ap.add_argument("--word-features", action=argparse.BooleanOptionalAction, default=None,
-                    help="give the judge the reference word's frequency rank and pronunciation "
-                    "count (default: on for the whisper front end)")
+                    help="give the judge facts about the reference word (frequency rank, "
+                    "pronunciations, phone count, position; default: on for the whisper "
+                    "front end)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--phonenet-from", default=None, metavar="ARTEFACT",

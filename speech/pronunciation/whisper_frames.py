@@ -37,29 +37,26 @@ class WhisperFrames:
 
     def __init__(self, model: str | Path | None = None, device: str = "auto",
                  threads: int = 1) -> None:
-        try:
-            import ctranslate2
-            from faster_whisper.feature_extractor import FeatureExtractor
-        except ImportError as exc:
-            from speech.asr.whisper import EXTRA_HINT
+        from speech.asr.whisper import (
+            device_and_compute_type,
+            faster_whisper_module,
+            resolve_model_dir,
+        )
 
-            raise SpeechUnavailable(f"the whisper front end needs faster-whisper "
-                                    f"({EXTRA_HINT})") from exc
-        from speech.asr.whisper import resolve_model_dir
+        fw = faster_whisper_module()
+        import ctranslate2  # a dependency of faster-whisper
 
         self.model_dir = resolve_model_dir(model)
-        if device == "auto":
-            device = "cuda" if ctranslate2.get_cuda_device_count() > 0 else "cpu"
-        self.device = device
+        self.device, compute_type = device_and_compute_type(device)
         try:
             self._model = ctranslate2.models.Whisper(
-                str(self.model_dir), device=device,
-                compute_type="float16" if device == "cuda" else "int8", intra_threads=threads)
+                str(self.model_dir), device=self.device, compute_type=compute_type,
+                intra_threads=threads)
         except (RuntimeError, ValueError, OSError) as exc:
             raise SpeechUnavailable(f"cannot load the Whisper encoder in {self.model_dir}: "
                                     f"{exc}") from exc
         self._storage = ctranslate2.StorageView
-        self._mel = FeatureExtractor()
+        self._mel = fw.feature_extractor.FeatureExtractor()
         self._lock = threading.Lock()  # one encode at a time per model: it is one core's work
 
     def _encode(self, mel: np.ndarray) -> np.ndarray:
