@@ -167,7 +167,8 @@ class WordScoreOut(BaseModel):
     word: str
     start: float
     end: float
-    accuracy: float = Field(ge=0, le=100, description="mean of the phone scores and the worst")
+    accuracy: float = Field(ge=0, le=100, description="100 x the probability that no phone "
+                            "of the word is wrong")
     label: str = Field(description="correct, accented, wrong or omitted")
     phones: list[PhoneScoreOut]
 
@@ -189,7 +190,8 @@ class FluencyOut(BaseModel):
 
 
 class ScoresOut(BaseModel):
-    accuracy: float = Field(ge=0, le=100)
+    accuracy: float = Field(ge=0, le=100, description="mean phone score of the words said, "
+                            "times the probability that the audio carries the reference")
     fluency: float = Field(ge=0, le=100)
     completeness: float = Field(ge=0, le=100, description="share of reference words said")
     overall: float = Field(ge=0, le=100, description="0.6 accuracy + 0.2 fluency + 0.2 "

@@ -103,7 +103,7 @@ def evaluate(assessor: Assessor, data: DataDir, utts: list[Utterance], seed: int
         pcm = read_wav(utt.wav)
         try:
             c = corrupt(assessor.reference_words(utt.text), random.Random(f"{seed}:{utt.id}"))
-            alignment, probs = assessor.scorer.score_phones(pcm, c.words)
+            alignment, probs, _ = assessor.scorer.score_phones(pcm, c.words)
             scored = assemble(alignment, probs, utt.text, None, assessor.scorer.name)
             t0 = time.process_time()
             true = assessor.assess(pcm, utt.text)

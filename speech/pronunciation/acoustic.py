@@ -18,7 +18,7 @@ from torch import nn
 
 from speech.lm.g2p import PHONES
 
-__all__ = ["LABELS", "PhoneJudge", "PhoneNet", "fbank"]
+__all__ = ["LABELS", "JudgeEnsemble", "PhoneJudge", "PhoneNet", "fbank"]
 
 LABELS: tuple[str, ...] = (*sorted(PHONES), "SIL")
 N_MELS = 40
@@ -85,3 +85,18 @@ class PhoneJudge(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net((x - self.mean) / self.std).squeeze(-1)
+
+
+class JudgeEnsemble(nn.Module):
+    """Judges trained from different seeds on the same examples; their mean logit.
+
+    One judge's word AUC moved 0.935–0.938 with the seed alone; the mean of
+    three or six was 0.939–0.940 with phone AUC 0.957 → 0.960 (README).
+    """
+
+    def __init__(self, judges: list[PhoneJudge]) -> None:
+        super().__init__()
+        self.judges = nn.ModuleList(judges)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.stack([j(x) for j in self.judges]).mean(0)

@@ -2,7 +2,10 @@
 
 - **accuracy**: mean phone score over the words that were said (it ranks the
   true text above another sentence more often than any mean of word scores
-  tried, README); a word's accuracy is the probability that none of its phones
+  tried, README) times the scorer's reference match, the probability that the
+  audio carries the reference at all (a phone's score assumes its word was
+  attempted: without the match, another sentence read to the scorer got ~80);
+  a word's accuracy is the probability that none of its phones
   is wrong (:func:`word_accuracy`), so one wrong sound shows in the word (better
   word-level AUC than the mean, the mean with the worst phone, or the worst
   phone alone: README);
@@ -133,8 +136,9 @@ def word_accuracy(scores: np.ndarray) -> float:
 
 
 def assemble(alignment: Alignment, probs: np.ndarray, reference: str,
-             recognized: str | None, scorer: str) -> Assessment:
-    """The assessment of one utterance from a scorer's alignment and ``P(right)`` per phone."""
+             recognized: str | None, scorer: str, match: float = 1.0) -> Assessment:
+    """The assessment of one utterance from a scorer's alignment, ``P(right)`` per phone and
+    reference match."""
     ref = [w.word for w in alignment.words]
     scores = np.clip(np.asarray(probs, dtype=np.float64) * 100.0, 0.0, 100.0)
     words: list[WordScore] = []
@@ -157,7 +161,8 @@ def assemble(alignment: Alignment, probs: np.ndarray, reference: str,
     words = [WordScore(w.word, w.start, w.end, 0.0, "omitted", w.phones) if i in omitted else w
              for i, w in enumerate(words)]
     said = [w for w in words if w.label != "omitted"]
-    accuracy = round(float(np.mean([p.score for w in said for p in w.phones])), 1) if said else 0.0
+    mean = float(np.mean([p.score for w in said for p in w.phones])) if said else 0.0
+    accuracy = round(mean * min(1.0, max(0.0, match)), 1)
     completeness = _completeness(len(words), found)
     flu, detail = fluency(alignment, recognized)
     overall = round(0.6 * accuracy + 0.2 * flu + 0.2 * completeness, 1)

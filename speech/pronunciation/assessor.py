@@ -101,7 +101,8 @@ class Assessor:
         if recognized is None and recognize:
             recognized = self.recognize(pcm, reference)
         try:
-            alignment, probs = self.scorer.score_phones(pcm, words)
+            scored = self.scorer.score_phones(pcm, words)
         except NotAligned:
             return unaligned(words, normalize(reference), recognized, self.scorer.name)
-        return assemble(alignment, probs, normalize(reference), recognized, self.scorer.name)
+        return assemble(scored.alignment, scored.probs, normalize(reference), recognized,
+                        self.scorer.name, scored.match)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 
@@ -27,6 +27,7 @@ __all__ = [
     "Fluency",
     "Miscue",
     "PhoneScore",
+    "PhoneScores",
     "Scorer",
     "WordScore",
     "label_for",
@@ -100,6 +101,20 @@ class Assessment:
         return out
 
 
+class PhoneScores(NamedTuple):
+    """What a scorer returns: the alignment, ``P(right)`` per phone in reading order, and
+    ``match``, the probability that the audio carries the reference at all.
+
+    A phone's ``P(right)`` answers "was this sound said as asked, given the word
+    was attempted?"; ``match`` answers whether it was attempted. Without it a
+    learner reading another sentence scored ~80 on it (README, Pronunciation).
+    """
+
+    alignment: Alignment
+    probs: np.ndarray
+    match: float = 1.0
+
+
 class Scorer(ABC):
     """Aligns ``(word, phones)`` to 16 kHz audio and scores every phone in [0, 1]."""
 
@@ -108,5 +123,5 @@ class Scorer(ABC):
     @abstractmethod
     def score_phones(
         self, pcm: np.ndarray, words: Sequence[tuple[str, Sequence[str]]]
-    ) -> tuple[Alignment, np.ndarray]:
-        """The alignment and ``P(right)`` per phone in reading order."""
+    ) -> PhoneScores:
+        """The alignment, ``P(right)`` per phone and the reference match."""

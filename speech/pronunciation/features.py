@@ -27,12 +27,13 @@ import numpy as np
 from speech.pronunciation.acoustic import LABELS
 from speech.pronunciation.align import Alignment
 
-__all__ = ["N_FEATURES", "N_WORD_FEATURES", "phone_features", "word_facts"]
+__all__ = ["GOP_COLUMN", "N_FEATURES", "N_WORD_FEATURES", "phone_features", "word_facts"]
 
 _INDEX = {p: i for i, p in enumerate(LABELS)}
 _N = len(LABELS)
 N_FEATURES = 6 + 2 * _N
 N_WORD_FEATURES = 5
+GOP_COLUMN = 2  # where ``gop`` is in a row (the reference match reads its mean)
 _RANKED = 20000  # words ranked by frequency; the rest share the last rank
 
 

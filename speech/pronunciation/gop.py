@@ -5,7 +5,8 @@ of any phone (``Aligner(score_all=True)``, see :mod:`speech.pronunciation.align`
 mapped through a logistic: ``P(right) = sigmoid((gop - center) / scale)``.
 ``center``/``scale`` were fitted (class-balanced) on 120 utterances of the
 ``tune`` speaker half with controlled errors. Kept as the baseline the learned
-scorer is measured against, and as a fallback that needs no torch weights.
+scorer is measured against, and as a fallback that needs no torch weights. It has
+no reference-match model (``match`` is 1).
 """
 
 from __future__ import annotations
@@ -14,8 +15,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from speech.pronunciation.align import Aligner, Alignment
-from speech.pronunciation.base import Scorer
+from speech.pronunciation.align import Aligner
+from speech.pronunciation.base import PhoneScores, Scorer
 
 __all__ = ["GopScorer"]
 
@@ -31,7 +32,7 @@ class GopScorer(Scorer):
 
     def score_phones(
         self, pcm: np.ndarray, words: Sequence[tuple[str, Sequence[str]]]
-    ) -> tuple[Alignment, np.ndarray]:
+    ) -> PhoneScores:
         alignment = self.aligner.align(pcm, words)
         gop = np.array([p.per_frame for w in alignment.words for p in w.phones])
-        return alignment, 1.0 / (1.0 + np.exp(-(gop - self.center) / self.scale))
+        return PhoneScores(alignment, 1.0 / (1.0 + np.exp(-(gop - self.center) / self.scale)))

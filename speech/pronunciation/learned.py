@@ -7,6 +7,11 @@ Two artefacts ship in the package (float16, ~0.4 MB each), one per front end:
 ``python -m speech.pronunciation.train [--frontend whisper]`` rebuilds either from
 the shared speechocean762 subset (CC BY 4.0; README, Pronunciation). Alignment
 skips the every-senone scoring (``score_all=False``): the scores come from PhoneNet.
+
+The reference match is a logistic on the utterance's mean GOP (PhoneNet's
+posterior of the aligned phone against the best phone, frame by frame), fitted
+class-balanced on the training speakers' true texts against other sentences
+aligned to the same audio; an artefact without one matches everything.
 """
 
 from __future__ import annotations
@@ -20,10 +25,11 @@ import torch
 
 from speech.asr.base import as_pcm16
 from speech.errors import SpeechUnavailable
-from speech.pronunciation.acoustic import LABELS, PhoneJudge, PhoneNet, fbank
+from speech.pronunciation.acoustic import LABELS, JudgeEnsemble, PhoneJudge, PhoneNet, fbank
 from speech.pronunciation.align import Aligner, Alignment
-from speech.pronunciation.base import Scorer
+from speech.pronunciation.base import PhoneScores, Scorer
 from speech.pronunciation.features import (
+    GOP_COLUMN,
     N_FEATURES,
     N_WORD_FEATURES,
     phone_features,
@@ -80,9 +86,14 @@ class LearnedScorer(Scorer):
         self.word_features = bool(art.get("word_features", False))
         if self.word_features:
             word_facts("the")  # load the frequency ranks now (~0.5 s), not in the first turn
-        self.judge = PhoneJudge(N_FEATURES + (N_WORD_FEATURES if self.word_features else 0))
-        self.judge.load_state_dict({k: v.float() for k, v in art["judge"].items()})
-        self.judge.eval()
+        width = N_FEATURES + (N_WORD_FEATURES if self.word_features else 0)
+        judges = []
+        for state in art.get("judges") or [art["judge"]]:
+            judge = PhoneJudge(width)
+            judge.load_state_dict({k: v.float() for k, v in state.items()})
+            judges.append(judge)
+        self.judge = JudgeEnsemble(judges).eval()
+        self.match: dict[str, float] | None = art.get("match")
         self.aligner = aligner or Aligner(score_all=False)
 
     def posteriors(self, pcm: np.ndarray) -> np.ndarray:
@@ -90,15 +101,23 @@ class LearnedScorer(Scorer):
         with torch.inference_mode():
             return self.net(self.features(as_pcm16(pcm))).numpy()
 
-    def probabilities(self, alignment: Alignment, logp: np.ndarray) -> np.ndarray:
-        """``P(right)`` per phone (class-balanced: 0.5 where right and wrong are as likely)."""
-        x = torch.from_numpy(phone_features(alignment, logp, self.word_features))
+    def probabilities(self, alignment: Alignment, logp: np.ndarray) -> tuple[np.ndarray, float]:
+        """``P(right)`` per phone (class-balanced: 0.5 where right and wrong are as likely)
+        and the reference match."""
+        feats = phone_features(alignment, logp, self.word_features)
         with torch.inference_mode():
-            wrong = torch.sigmoid(self.judge(x))
-        return 1.0 - wrong.numpy().astype(np.float64)
+            wrong = torch.sigmoid(self.judge(torch.from_numpy(feats)))
+        return 1.0 - wrong.numpy().astype(np.float64), self.reference_match(feats)
+
+    def reference_match(self, feats: np.ndarray) -> float:
+        """P(the audio carries the reference) from the phones' mean GOP."""
+        if self.match is None or not len(feats):
+            return 1.0
+        z = self.match["weight"] * float(feats[:, GOP_COLUMN].mean()) + self.match["bias"]
+        return float(1.0 / (1.0 + np.exp(-z)))
 
     def score_phones(
         self, pcm: np.ndarray, words: Sequence[tuple[str, Sequence[str]]]
-    ) -> tuple[Alignment, np.ndarray]:
+    ) -> PhoneScores:
         alignment = self.aligner.align(pcm, words)
-        return alignment, self.probabilities(alignment, self.posteriors(pcm))
+        return PhoneScores(alignment, *self.probabilities(alignment, self.posteriors(pcm)))

@@ -12,7 +12,11 @@ stacked context, since the encoder states carry their own).
    (:mod:`speech.pronunciation.confusions`), align again, and train
    :class:`PhoneJudge` on the per-phone features
    (:mod:`speech.pronunciation.features`): changed phones "wrong", the rest "right"
-   (``--other-sentences N`` adds other sentences aligned to the audio, all wrong).
+   (``--other-sentences N`` adds other sentences aligned to the audio, all wrong),
+   ``--judges`` times from consecutive seeds (their mean logit is the score).
+3. Align ``--match-others`` other sentences to each training utterance and fit
+   the reference match: a class-balanced logistic on the mean GOP, true text
+   against other sentences.
 
 The artefact (~0.4 MB, float16 weights) records the data set, the speakers it
 saw and the seed; ``speech.eval pronunciation`` leaves those speakers out.
@@ -33,11 +37,16 @@ import torch
 from speech.errors import SpeechError
 from speech.eval.data import DataDir, read_wav
 from speech.eval.wer import select
-from speech.pronunciation.acoustic import LABELS, PhoneJudge, PhoneNet
+from speech.pronunciation.acoustic import LABELS, JudgeEnsemble, PhoneJudge, PhoneNet
 from speech.pronunciation.align import Aligner, Alignment
 from speech.pronunciation.assessor import reference_words
 from speech.pronunciation.confusions import Corruption, corrupt
-from speech.pronunciation.features import N_FEATURES, N_WORD_FEATURES, phone_features
+from speech.pronunciation.features import (
+    GOP_COLUMN,
+    N_FEATURES,
+    N_WORD_FEATURES,
+    phone_features,
+)
 from speech.pronunciation.learned import FRONTENDS, Frontend, LearnedScorer, frontend
 
 __all__ = ["main"]
@@ -141,6 +150,49 @@ def fit_judge(x: np.ndarray, y: np.ndarray, seed: int, epochs: int = 60) -> Phon
     return judge
 
 
+def fit_match(gop: np.ndarray, true: np.ndarray) -> dict[str, float]:
+    """Logistic ``P(true text | mean GOP)``, classes weighted to balance (one true text
+    against several other sentences per utterance)."""
+    x = torch.from_numpy(gop.astype(np.float64))
+    y = torch.from_numpy(true.astype(np.float64))
+    weight = torch.where(y > 0, len(y) / (2 * y.sum()), len(y) / (2 * (1 - y).sum()))
+    params = torch.zeros(2, dtype=torch.float64, requires_grad=True)
+    opt = torch.optim.LBFGS([params], max_iter=200)
+
+    def closure() -> torch.Tensor:
+        opt.zero_grad()
+        loss = (torch.nn.functional.binary_cross_entropy_with_logits(
+            params[0] * x + params[1], y, reduction="none") * weight).mean()
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    w, b = params.detach().tolist()
+    return {"weight": round(w, 4), "bias": round(b, 4)}
+
+
+def match_examples(net: PhoneNet, kept: list, aligner: Aligner, others: int, seed: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Mean GOP of each training utterance's true text (label 1) and of ``others`` other
+    sentences aligned to the same audio (label 0)."""
+    rng = random.Random(f"{seed}:match")
+    texts = [utt.text for utt, *_ in kept]
+    gops, labels = [], []
+    with torch.no_grad():
+        for utt, pcm, f, _ in kept:
+            logp = net(f).numpy()
+            pool = [t for t in texts if t.lower() != utt.text.lower()]
+            refs = [utt.text, *(rng.choice(pool) for _ in range(others))]
+            for i, text in enumerate(refs):
+                try:
+                    al = aligner.align(pcm, reference_words(text))
+                except SpeechError:
+                    continue
+                gops.append(float(phone_features(al, logp)[:, GOP_COLUMN].mean()))
+                labels.append(int(i == 0))
+    return np.asarray(gops), np.asarray(labels)
+
+
 def judge_examples(net: PhoneNet, kept: list, aligner: Aligner, corruptions: int,
                    others: int, seed: int, word_features: bool = False
                    ) -> tuple[list[np.ndarray], list[np.ndarray]]:
@@ -180,6 +232,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--corruptions", type=int, default=3, help="corrupted copies per utterance")
     ap.add_argument("--other-sentences", type=int, default=0,
                     help="other sentences per utterance as all-wrong judge examples")
+    ap.add_argument("--judges", type=int, default=5, help="judges in the ensemble")
+    ap.add_argument("--match-others", type=int, default=3,
+                    help="other sentences per utterance to fit the reference match on "
+                    "(0: no match model)")
     ap.add_argument("--frontend", choices=FRONTENDS, default="fbank")
     ap.add_argument("--word-features", action=argparse.BooleanOptionalAction, default=None,
                     help="give the judge facts about the reference word (frequency rank, "
@@ -227,8 +283,14 @@ def main(argv: list[str] | None = None) -> int:
                             args.seed, args.word_features)
     x, y = np.concatenate(xs), np.concatenate(ys)
     assert x.shape[1] == N_FEATURES + (N_WORD_FEATURES if args.word_features else 0)
-    _log(f"judge on {len(y)} phones ({int(y.sum())} changed)")
-    judge = fit_judge(x, y, args.seed)
+    _log(f"{args.judges} judges on {len(y)} phones ({int(y.sum())} changed)")
+    judge = JudgeEnsemble([fit_judge(x, y, args.seed + k) for k in range(args.judges)])
+    match = None
+    if args.match_others:
+        gop, true = match_examples(net, kept, aligner, args.match_others, args.seed)
+        match = fit_match(gop, true)
+        _log(f"reference match {match} from {int(true.sum())} true texts, "
+             f"{int((1 - true).sum())} other sentences")
     artefact = {
         "version": 1,
         "labels": LABELS,
@@ -237,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
         "phonenet": {k: v.half() for k, v in net.state_dict().items()},
         "phonenet_config": {"context": net.context, "hidden": args.hidden,
                             "inputs": net.inputs},
-        "judge": {k: v.half() for k, v in judge.state_dict().items()},
+        "judges": [{k: v.half() for k, v in j.state_dict().items()} for j in judge.judges],
+        "match": match,
         "trained_on": {"data": Path(args.data).resolve().name, "seed": args.seed,
                        "speakers": sorted({u.speaker for u, *_ in kept}),
                        "utterances": len(kept)},

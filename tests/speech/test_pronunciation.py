@@ -16,13 +16,13 @@ import numpy as np
 import pytest
 import torch
 
-from speech.errors import BadAudio, BadReference, SpeechUnavailable
+from speech.errors import BadAudio, BadReference, NotAligned, SpeechUnavailable
 from speech.eval.data import DataDir, read_wav
 from speech.eval.pronunciation import auc, trained_speakers
 from speech.eval.wer import select
 from speech.lm.g2p import PHONES
 from speech.pronunciation.align import AlignedPhone, AlignedWord, Alignment
-from speech.pronunciation.assess import fluency, miscues, word_accuracy
+from speech.pronunciation.assess import assemble, fluency, miscues, word_accuracy
 from speech.pronunciation.assessor import Assessor, create_scorer, reference_words
 from speech.pronunciation.confusions import SUBSTITUTIONS, corrupt
 from speech.pronunciation.features import N_FEATURES, N_WORD_FEATURES
@@ -63,7 +63,7 @@ def _controlled(scorer, corpus: DataDir, n: int, seed: int) -> tuple[list[int], 
     ps: list[float] = []
     for utt in select(corpus, "test", n, seed):
         c = corrupt(reference_words(utt.text), random.Random(f"{seed}:{utt.id}"))
-        alignment, probs = scorer.score_phones(read_wav(utt.wav), c.words)
+        alignment, probs, _ = scorer.score_phones(read_wav(utt.wav), c.words)
         ys += [int(j in changed) for w, changed in zip(alignment.words, c.changed, strict=True)
                for j in range(len(w.phones))]
         ps += list(probs)
@@ -136,6 +136,31 @@ def test_the_true_text_outscores_another_sentence(corpus, learned):
         true, wrong = assessor.assess(pcm, utt.text), assessor.assess(pcm, other)
         wins += wrong.overall < true.overall
     assert wins >= 18  # 98 % over the whole test half (README)
+
+
+@needs_corpus
+def test_the_reference_match_tells_the_true_text_from_another_sentence(corpus, whisper,
+                                                                      learned):
+    """Another sentence aligned to a recording gets a low match and so a low accuracy,
+    while the phone scores of the true text are left as the judge gave them."""
+    utts = select(corpus, "test", 24, seed=11)
+    texts = [u.text for u in select(corpus, "test", 48, seed=12)]
+    true_m, other_m, wins = [], [], 0
+    for i, utt in enumerate(utts):
+        pcm = read_wav(utt.wav)
+        other = next(t for t in texts[i:] + texts if t.lower() != utt.text.lower())
+        true = whisper.score_phones(pcm, reference_words(utt.text))
+        try:
+            other_m.append(whisper.score_phones(pcm, reference_words(other)).match)
+        except NotAligned:  # longer than the audio can hold: the assessor scores it 0
+            other_m.append(0.0)
+        true_m.append(true.match)
+        said = assemble(true.alignment, true.probs, utt.text, None, whisper.name, true.match)
+        assert said.accuracy == pytest.approx(100 * true.probs.mean() * true.match, abs=0.11)
+        wins += true.match > other_m[-1]
+    assert wins >= 22, (true_m, other_m)  # 0.9935 of the test half's pairs (README)
+    assert np.median(true_m) > 0.8 and np.median(other_m) < 0.2, (true_m, other_m)
+    assert learned.match is None  # the filterbank artefact has none: its match is 1
 
 
 @needs_corpus
@@ -240,18 +265,20 @@ def test_training_the_whisper_scorer_on_a_tiny_folder(tmp_path, whisper):
     out = tmp_path / "scorer-whisper.pt"
     subprocess.run([sys.executable, "-m", "speech.pronunciation.train", "--data", str(root),
                     "--out", str(out), "--frontend", "whisper", "--epochs", "1",
-                    "--corruptions", "1"],
+                    "--corruptions", "1", "--judges", "2", "--match-others", "2"],
                    cwd=ROOT, capture_output=True, text=True, timeout=300, check=True)
     art = load_artefact(out)
     assert art["frontend"] == "whisper" and art["word_features"] is True
+    assert len(art["judges"]) == 2 and art["match"]["weight"] > 0  # a higher GOP: a match
     assert art["phonenet_config"] == {"context": 0, "hidden": 256, "inputs": 512}
     trained = create_scorer("whisper", artefact=out)
-    assert trained.name == "learned-whisper-v1" and trained.judge.net[0].in_features == (
+    assert trained.name == "learned-whisper-v1" and trained.judge.judges[0].net[0].in_features == (
         N_FEATURES + N_WORD_FEATURES)
     utt = select(DataDir.load(root), "test")[0]
     words = reference_words(utt.text)
-    alignment, probs = trained.score_phones(read_wav(utt.wav), words)
+    alignment, probs, match = trained.score_phones(read_wav(utt.wav), words)
     assert len(probs) == sum(len(p) for _, p in words) and ((probs >= 0) & (probs <= 1)).all()
+    assert 0.0 <= match <= 1.0
 
 
 @needs_corpus
