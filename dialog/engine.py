@@ -133,6 +133,12 @@ class DialogEngine:
         )
         return state, [choose_line(initial.lines, session_id, 0, initial.id)]
 
+    async def warm(self, compiled: CompiledLesson) -> None:
+        """Prepare what the matcher computes once per lesson version (when it has such)."""
+        warm = getattr(self.matcher, "warm", None)
+        if warm is not None:
+            await warm(compiled)
+
     def end(self, state: SessionState) -> SessionState:
         """The learner stopped: the session is closed without reaching an outcome."""
         if state.status != ACTIVE:

@@ -108,6 +108,9 @@ class LessonMatcher:
     async def close(self) -> None:
         await self.batcher.close()
 
+    async def warm(self, compiled: CompiledLesson) -> None:
+        await self.hybrid.warm(compiled)
+
     async def match(self, text: str, compiled: CompiledLesson, state_id: str) -> list[Match]:
         model_id = self.classifiers.ready(compiled.lesson_id, compiled.version)
         if model_id is None:

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import secrets
 import time
 import uuid
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
@@ -29,6 +31,8 @@ from server.schemas import Progress, SessionCreate, SessionDetail, SessionOut, T
 from server.settings import Settings
 from server.store.base import SessionStore
 
+log = logging.getLogger("parley.play")
+
 
 class PlayService:
     def __init__(self, db: async_sessionmaker[AsyncSession], store: SessionStore,
@@ -38,10 +42,14 @@ class PlayService:
         self.settings, self.metrics = settings, metrics
         sqlite = db.kw["bind"].dialect.name == "sqlite"
         self.journal = TurnJournal(db, concurrent=1 if sqlite else 4)
+        self._warming: set[asyncio.Task] = set()
 
     async def create(self, who: Principal, body: SessionCreate) -> SessionOut:
         version = await self.lessons.playable(who, body.lesson_id, body.version)
         compiled = await self.lessons.compiled(body.lesson_id, version)
+        task = asyncio.get_running_loop().create_task(self._warm(compiled))
+        self._warming.add(task)  # the learner's first words come seconds after this
+        task.add_done_callback(self._warming.discard)
         session_id = uuid.uuid4().hex
         state, lines = self.engine.start(compiled, session_id)
         token = "st_" + secrets.token_urlsafe(24)
@@ -55,6 +63,12 @@ class PlayService:
         await self._remember(state, lines)
         out = await self._out(row, lines, [])
         return out.model_copy(update={"token": token})
+
+    async def _warm(self, compiled: Any) -> None:
+        try:
+            await self.engine.warm(compiled)
+        except Exception as exc:  # noqa: BLE001 - the first turn computes it instead
+            log.info("could not prepare lesson %s for matching: %s", compiled.lesson_id, exc)
 
     async def authorize(self, who: Principal, session_id: str, token: str | None) -> PlaySession:
         """The caller's tenant owns the session, or the caller holds its session token."""

@@ -61,6 +61,21 @@ async def test_missing_required_entity_caps_the_score(compiled):
     assert with_entity[0].entities["duration"] == ["Nine days"]
 
 
+async def test_warming_embeds_the_examples_before_the_first_turn(lessons, text_encoder):
+    """A session's start warms the matcher, so its first turn embeds only the utterance."""
+    comp = CompiledLesson(lessons["cafe"], 98)
+    n_examples = sum(len(e.examples) for s in comp.lesson.states for e in s.expects)
+    matcher = HybridMatcher(text_encoder)
+    await matcher.warm(comp)
+    assert text_encoder.calls == [n_examples]
+    text_encoder.calls.clear()
+    order = comp.lesson.state_by_name("order_drink")
+    cold = await EmbeddingMatcher(text_encoder).match("could I get a latte", comp, order.id)
+    warm = await matcher.match("could I get a latte", comp, order.id)
+    assert text_encoder.calls and set(text_encoder.calls) == {1}  # the utterance alone
+    assert warm[0].expectation_id == cold[0].expectation_id
+
+
 async def test_example_embeddings_are_computed_once_per_lesson(lessons, text_encoder):
     comp = CompiledLesson(lessons["cafe"], 99)
     n_examples = sum(len(e.examples) for s in comp.lesson.states for e in s.expects)
