@@ -15,7 +15,7 @@ import logging
 import secrets
 import time
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlmodel import select
@@ -30,6 +30,9 @@ from server.observability import Metrics
 from server.schemas import Progress, SessionCreate, SessionDetail, SessionOut, TurnOut
 from server.settings import Settings
 from server.store.base import SessionStore
+
+if TYPE_CHECKING:
+    from dialog.machine import CompiledLesson
 
 log = logging.getLogger("parley.play")
 
@@ -64,7 +67,7 @@ class PlayService:
         out = await self._out(row, lines, [])
         return out.model_copy(update={"token": token})
 
-    async def _warm(self, compiled: Any) -> None:
+    async def _warm(self, compiled: CompiledLesson) -> None:
         try:
             await self.engine.warm(compiled)
         except Exception as exc:  # noqa: BLE001 - the first turn computes it instead

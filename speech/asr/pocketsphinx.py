@@ -48,11 +48,11 @@ from speech.lm.base import StateLM
 from speech.lm.cache import BuiltStateLM, build_state_lm
 from speech.lm.grammar import fsg_transitions
 
-__all__ = ["PocketSphinxRecognizer"]
+__all__ = ["SENSCR_SHIFT", "PocketSphinxRecognizer"]
 
 FRAME_RATE = 100  # pocketsphinx frames per second
 _WIDE = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80}
-_SENSCR_SHIFT = 10
+SENSCR_SHIFT = 10  # pocketsphinx keeps senone scores shifted right by this many bits
 
 
 def _ps() -> Any:
@@ -112,10 +112,11 @@ class PocketSphinxRecognizer(Recognizer):
     the thresholds (0.5 at a threshold).
 
     ``bestpath`` runs pocketsphinx's lattice best-path search after the grammar
-    pass. Off by default: the Viterbi path it replaces was as good or better (40
-    utterances of a benchmark lesson: 37 exact against 30), and on a grammar
-    with wide beams the lattice search alone took up to 2 s after the end of
-    speech (README, Speech recognition).
+    pass. Off by default: on a grammar with wide beams the lattice search alone
+    took up to 2 s after the end of speech, and the search's own backtrace gives
+    the same words. With the same thresholds, all 625 utterances at K=20 went
+    from state-LM WER 0.248 to 0.196 and right candidate 0.805 to 0.848, false
+    accepts from 3.8 % to 8.3 % (README, Speech recognition).
     """
 
     name = "pocketsphinx"
@@ -276,7 +277,7 @@ def _read(dec: Any, shifted: bool = False) -> tuple[Any, list]:
     pass), whose acoustic scores pocketsphinx keeps shifted right by 10 bits.
     """
     logmath = dec.get_logmath()
-    scale = float(1 << _SENSCR_SHIFT) if shifted else 1.0
+    scale = float(1 << SENSCR_SHIFT) if shifted else 1.0
     segs = [(s.word, s.start_frame, s.end_frame,
              scale * logmath.log_to_ln(logmath.log(s.ascore)), s.prob)
             for s in dec.seg() or []]

@@ -25,12 +25,12 @@ from typing import Any
 import numpy as np
 
 from speech.asr.base import MIN_UTTERANCE_SAMPLES, SAMPLE_RATE, as_pcm16
+from speech.asr.pocketsphinx import SENSCR_SHIFT
 from speech.errors import BadAudio, NotAligned, SpeechUnavailable
 
 __all__ = ["FRAME_RATE", "AlignedPhone", "AlignedWord", "Aligner", "Alignment"]
 
 FRAME_RATE = 100  # pocketsphinx frames per second
-_SENSCR_SHIFT = 10
 _WIDE = {"beam": 1e-80, "wbeam": 1e-60, "pbeam": 1e-80}
 
 _MAX_TOKENS = 5000  # a decoder that learned this many private words is replaced
@@ -99,7 +99,7 @@ class _Decoder:
 
     def units(self, score: int) -> float:
         # alignment scores are senone scores: log base 1.0001 shifted right by 10 bits
-        return float(self.ln.log_to_ln(score << _SENSCR_SHIFT))
+        return float(self.ln.log_to_ln(score << SENSCR_SHIFT))
 
 
 class Aligner:
