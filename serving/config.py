@@ -63,6 +63,9 @@ class FamilySettings(_Strict):
     num_cpus: float = Field(0.5, ge=0)
     num_gpus: float = Field(0.0, ge=0)
     torch_threads: int | None = Field(None, ge=1, description="None: max(1, round(num_cpus))")
+    nice: int = Field(0, ge=0, le=19, description="ray backend: added to the replica process's "
+                      "CPU niceness (Ray starts workers at 15, 19 is the floor): > 0 lets the "
+                      "other families go first when the CPUs are saturated")
     timeout_s: float = Field(10.0, gt=0, description="deadline of one client call")
     max_ongoing_requests: int = Field(32, ge=1)
     health_check_period_s: float = Field(10.0, gt=0)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Generic, TypeVar
@@ -35,6 +36,8 @@ class ReplicaBase:
 
     def __init__(self, settings: dict[str, Any]) -> None:
         self.settings = FamilySettings.model_validate(settings)
+        if self.settings.nice:  # an increment needs no privilege; a replica is one process
+            os.nice(self.settings.nice)
         self.device = replica_device(self.settings)
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=self.family)
 
@@ -46,7 +49,8 @@ class ReplicaBase:
         return "ok"
 
     def _identity(self) -> dict[str, Any]:
-        return {"replica": ray.get_runtime_context().get_actor_name(), "device": self.device}
+        return {"replica": ray.get_runtime_context().get_actor_name(), "device": self.device,
+                "nice": os.nice(0)}
 
 
 class Multiplexer(Generic[M]):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from ray import serve
@@ -11,9 +10,6 @@ from serving.deployments._replica import ReplicaBase
 from serving.families.pronunciation import PronunciationModel
 
 __all__ = ["PronunciationDeployment"]
-
-_NICE = 10
-
 
 @serve.deployment(name="pronunciation")
 class PronunciationDeployment(ReplicaBase):
@@ -25,9 +21,6 @@ class PronunciationDeployment(ReplicaBase):
 
         # tiny matrices: more threads only spin and take CPU from the recognisers
         torch.set_num_threads(self.settings.threads)
-        # the assessment arrives after the reply anyway: on a busy CPU the recognisers,
-        # whose results the learner is waiting for, go first
-        os.nice(_NICE)
         self._model = PronunciationModel(self.settings.engine or "auto",
                                          self.settings.engine_options).load()
 

@@ -34,6 +34,15 @@ async def test_gpu_request_on_cpu_cluster_still_deploys(ray_models):
     assert (await ray_models.health())["image_classifier"] == "ok"
 
 
+async def test_the_assessment_yields_the_cpus_to_the_recognisers(ray_models):
+    """serving.yaml adds 10 to the pronunciation replica's niceness (Ray starts its
+    workers at 15, and 19 is the floor) and nothing to the others'."""
+    stats = await ray_models.stats()
+    base = stats["embeddings"]["nice"]
+    assert stats["asr"]["nice"] == base
+    assert stats["pronunciation"]["nice"] == min(19, base + 10) > base
+
+
 async def test_ping_round_trip(ray_models):
     assert await ray_models.ping("embeddings") == "ok"
     assert await ray_models.ping("image_classifier") == "ok"
