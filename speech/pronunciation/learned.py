@@ -16,6 +16,7 @@ aligned to the same audio; an artefact without one matches everything.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -37,7 +38,7 @@ from speech.pronunciation.features import (
 )
 
 __all__ = ["DEFAULT_ARTEFACT", "FRONTENDS", "WHISPER_ARTEFACT", "LearnedScorer", "frontend",
-           "load_artefact"]
+           "load_artefact", "scorer_name"]
 
 DEFAULT_ARTEFACT = Path(__file__).with_name("models") / "scorer-v1.pt"
 WHISPER_ARTEFACT = Path(__file__).with_name("models") / "scorer-whisper-v1.pt"
@@ -69,15 +70,24 @@ def load_artefact(path: str | Path) -> dict[str, Any]:
     return art
 
 
+def scorer_name(frontend: str, artefact: Path) -> str:
+    """``learned-[FRONTEND-]v1+`` the artefact's first 8 SHA-256 hex digits: every
+    assessment records it, so a learner's progress never mixes two sets of weights
+    under one name (retraining changes the digits by itself)."""
+    digest = hashlib.sha256(artefact.read_bytes()).hexdigest()[:8]
+    return ("learned-v1" if frontend == "fbank" else f"learned-{frontend}-v1") + f"+{digest}"
+
+
 class LearnedScorer(Scorer):
     """``frontend_options`` go to the artefact's front end (the Whisper model folder,
     device and threads for ``whisper``)."""
 
     def __init__(self, artefact: str | Path | None = None, aligner: Aligner | None = None,
                  **frontend_options: Any) -> None:
-        art = load_artefact(artefact or DEFAULT_ARTEFACT)
+        path = Path(artefact or DEFAULT_ARTEFACT)
+        art = load_artefact(path)
         self.frontend: str = art.get("frontend", "fbank")
-        self.name = "learned-v1" if self.frontend == "fbank" else f"learned-{self.frontend}-v1"
+        self.name = scorer_name(self.frontend, path)
         self.features = frontend(self.frontend, **frontend_options)
         self.trained_on: dict[str, Any] = art["trained_on"]
         self.net = PhoneNet(**art["phonenet_config"])
