@@ -208,7 +208,8 @@ class AssessmentOut(BaseModel):
     fluency: FluencyOut
     words: list[WordScoreOut]
     miscues: list[MiscueOut]
-    scorer: str
+    scorer: str = Field(description="the scorer and its weights, e.g. learned-whisper-v1+1a2b3c4d "
+                        "(the digits change when the weights do; gop for the baseline)")
 
 
 class PhonemeProgressOut(BaseModel):
