@@ -132,7 +132,10 @@ class SpeechRecognitionModel:
         return samples, lm
 
     def stats(self) -> dict[str, Any]:
-        return {"engine": self.engine, **self.counts}
+        """The family's counts and the engine's own (pocketsphinx: open passes run)."""
+        engine = getattr(self._recognizer, "counts", None) or {}
+        return {"engine": self.engine, **self.counts,
+                **{f"engine_{k}": v for k, v in engine.items()}}
 
 
 def _result(result: Any) -> dict[str, Any]:

@@ -120,3 +120,29 @@ def test_general_path_and_empty_audio(recognizer, corpus) -> None:
     assert res.path == "general" and isinstance(res.text, str)
     empty = recognizer.recognize(np.zeros(0, np.int16), StateLM.from_sentences(cands))
     assert empty.text == "" and empty.confidence == 0.0 and not empty.expected
+
+
+def test_the_open_pass_waits_until_the_grammar_pass_is_doubtful(recognizer, corpus,
+                                                                 tmp_path) -> None:
+    """Streams give what they gave with the open pass always running, but most accepted
+    utterances never run it (and a rejected one always has)."""
+    from speech.asr.pocketsphinx import PocketSphinxRecognizer
+
+    always = PocketSphinxRecognizer(cache_dir=tmp_path, open_when="always")
+    doubtful = PocketSphinxRecognizer(cache_dir=tmp_path, open_when="doubtful")
+    results = {}
+    for engine in (always, doubtful):
+        out = []
+        for _utt, pcm, cands, others in corpus[:10]:
+            for sentences in (cands, others):
+                stream = engine.start(StateLM.from_sentences(sentences))
+                for i in range(0, len(pcm), 1600):
+                    stream.feed(pcm[i:i + 1600])
+                res = stream.finish()
+                out.append((res.text, res.path))
+        results[engine.open_when] = out
+    assert results["doubtful"] == results["always"]
+    rejected = sum(path == "open" for _, path in results["always"])
+    assert always.counts["open_live"] == 20 and always.counts["open_after"] == 0
+    ran = doubtful.counts["open_live"] + doubtful.counts["open_after"]
+    assert rejected <= ran < 20  # every rejection had an open pass, some acceptances not
