@@ -145,7 +145,7 @@ class PocketSphinxRecognizer(Recognizer):
         self.warp = warp
         self.bestpath = bestpath
         self.open_when = open_when
-        # streams whose open pass ran live / was caught up after the end of speech
+        # streams started; of them, those whose open pass ran live / after the end of speech
         self.counts = {"streams": 0, "open_live": 0, "open_after": 0}
         self.accept_score = accept_score
         self.accept_mean = accept_mean
@@ -251,7 +251,7 @@ class PocketSphinxRecognizer(Recognizer):
         a median of 2.0 s before the end of speech) and on 34 of the 80 it accepted.
         """
         settled = [ascore / max(1, end - start + 1)
-                   for token, start, end, ascore, _ in [s for s in segs if not _filler(s[0])][:-1]
+                   for _tok, start, end, ascore, _ in [s for s in segs if not _filler(s[0])][:-1]
                    if end < frames - 30]
         return bool(settled) and (min(settled) <= self.accept_score
                                   or sum(settled) / len(settled) <= self.accept_mean)
