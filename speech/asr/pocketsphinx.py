@@ -250,11 +250,13 @@ class PocketSphinxRecognizer(Recognizer):
         K=20) this fired on 69 of the 70 that the final verification rejected (by
         a median of 2.0 s before the end of speech) and on 34 of the 80 it accepted.
         """
-        settled = [ascore / max(1, end - start + 1)
-                   for _tok, start, end, ascore, _ in [s for s in segs if not _filler(s[0])][:-1]
-                   if end < frames - 30]
-        return bool(settled) and (min(settled) <= self.accept_score
-                                  or sum(settled) / len(settled) <= self.accept_mean)
+        words = [seg for seg in segs if not _filler(seg[0])][:-1]
+        settled = [_per_frame(seg) for seg in words if seg[2] < frames - 30]
+        return bool(settled) and self._rejects(settled)
+
+    def _rejects(self, scores: list[float]) -> bool:
+        """The verification's rule on words' per-frame scores: the worst or the mean too low."""
+        return min(scores) <= self.accept_score or sum(scores) / len(scores) <= self.accept_mean
 
     def _final(self, built: BuiltStateLM | None, pcm: np.ndarray,
                grammar: tuple[Any, list] | None = None,
@@ -279,17 +281,14 @@ class PocketSphinxRecognizer(Recognizer):
         text = " ".join(_word(s[0]) for s in words)
         if hyp is None or not words or text not in built.spec.sentences:
             return None
-        out = []
-        worst = math.inf
-        for token, start, end, ascore, _prob in words:
-            per_frame = ascore / max(1, end - start + 1)
-            worst = min(worst, per_frame)
-            conf = _sigmoid((per_frame - self.accept_score) / self.score_scale)
-            out.append(Word(_word(token), start / FRAME_RATE, (end + 1) / FRAME_RATE, conf))
-        mean = sum(s[3] / max(1, s[2] - s[1] + 1) for s in words) / len(words)  # per word
-        if worst <= self.accept_score or mean <= self.accept_mean:
+        scores = [_per_frame(seg) for seg in words]
+        if self._rejects(scores):
             return None
-        return text, tuple(out), _sigmoid((mean - self.accept_mean) / self.score_scale)
+        out = tuple(Word(_word(token), start / FRAME_RATE, (end + 1) / FRAME_RATE,
+                         _sigmoid((score - self.accept_score) / self.score_scale))
+                    for (token, start, end, _a, _p), score in zip(words, scores, strict=True))
+        mean = sum(scores) / len(scores)  # per word
+        return text, out, _sigmoid((mean - self.accept_mean) / self.score_scale)
 
     @staticmethod
     def _posterior_result(hyp: Any, segs: list, path: Any, seconds: float) -> Recognition:
@@ -302,6 +301,12 @@ class PocketSphinxRecognizer(Recognizer):
         text = " ".join(w.word for w in words)
         conf = float(np.mean([w.confidence for w in words])) if words else 0.0
         return Recognition(text, words, conf, path, seconds)
+
+
+def _per_frame(seg: tuple) -> float:
+    """A word segment's acoustic score per frame (ln units)."""
+    _token, start, end, ascore, _prob = seg
+    return ascore / max(1, end - start + 1)
 
 
 def _feed(dec: Any, pcm: np.ndarray, sizes: list[int]) -> None:
@@ -377,12 +382,13 @@ class _Stream(BufferedStream):
             self._since_partial += len(data)
             if self._since_partial >= self._owner.partial_every_s * SAMPLE_RATE:
                 self._since_partial = 0
-                hyp = dec.hyp()
+                doubt = self._incremental and self._open is None  # the open pass may start
+                hyp, segs = _read(dec, shifted=True) if doubt else (dec.hyp(), [])
                 words = [_word(w) for w in (hyp.hypstr.split() if hyp else [])]
                 text = " ".join(w for w in words if not _filler(w))
                 self._partial = text or None
-                if (self._incremental and self._open is None and self._owner._doubtful(
-                        _read(dec, shifted=True)[1], self._samples // (SAMPLE_RATE // FRAME_RATE))):
+                frames = self._samples // (SAMPLE_RATE // FRAME_RATE)
+                if doubt and self._owner._doubtful(segs, frames):
                     self._start_open()
         return self._partial
 
